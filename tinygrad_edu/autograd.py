@@ -1,0 +1,446 @@
+"""The one graph core that `Value` (scalars) and `Tensor` (arrays) both record into.
+
+Read this file first: it is the whole of autograd.
+
+* An op is a `Function` subclass with two static methods, `forward(ctx, *inputs)` and
+  `backward(ctx, grad_output)`, side by side. Call `MyOp.apply(...)`, never `forward`:
+  `apply` is what records the op in the graph.
+* `forward` and `backward` see *payloads* (Python floats for `Value`, arrays for `Tensor`),
+  not `Value`/`Tensor` objects, so an op reads like plain math. `backward` returns one
+  gradient per input of `forward` (None where an input needs none).
+* Each recorded op is a `Node` (it is the `ctx` that forward and backward receive, and it
+  is what `tensor.grad_fn` shows). A node points at the nodes of its inputs through
+  `next_functions`; a leaf that requires grad is represented by an `AccumulateGrad` node
+  that adds the arriving gradient into `leaf.grad`.
+* `backward` visits the nodes in topological order (outputs before inputs), without
+  recursion, so a chain of a million ops is fine.
+
+The engine knows nothing about numpy: a `Variable` subclass says how its payload is
+wrapped and how two gradients are added (`_wrap`, `_add_grads`, `_accumulate_grad`).
+Only `gradcheck`, the numeric oracle at the end, uses numpy.
+"""
+import functools
+import threading
+import weakref
+
+import numpy as np
+
+__all__ = [
+    "Function", "Node", "AccumulateGrad", "Variable", "backward", "topological_order",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
+]
+
+
+# --------------------------------------------------------------------------- grad mode
+class _GradMode(threading.local):
+    enabled = True  # class attribute: the default every new thread starts with
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled():
+    """True when ops are being recorded (the default)."""
+    return _grad_mode.enabled
+
+
+class _GradModeSwitch:
+    """Set grad mode inside a `with` block or a decorated function, then restore it."""
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def __enter__(self):
+        self.previous = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc_info):
+        _grad_mode.enabled = self.previous
+
+    def __call__(self, function):
+        mode = self.mode
+
+        @functools.wraps(function)
+        def decorated(*args, **kwargs):
+            with _GradModeSwitch(mode):
+                return function(*args, **kwargs)
+        return decorated
+
+
+class no_grad(_GradModeSwitch):
+    """Record nothing inside: for evaluation and for updating parameters by hand."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(_GradModeSwitch):
+    """Record again inside a `no_grad` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradModeSwitch):
+    """`set_grad_enabled(False)` switches at once (like PyTorch); `with` restores on exit."""
+
+    def __init__(self, mode):
+        super().__init__(bool(mode))
+        self.previous = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+
+# --------------------------------------------------------------------------- variables
+class VersionCounter:
+    """Counts in-place writes to one storage; a tensor and its views share one counter."""
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Variable:
+    """What `Value` and `Tensor` share: a payload, its gradient, and the node that made it.
+
+    Subclasses implement three small hooks for the engine:
+      `_wrap(payload)`            a new, graph-free variable of the subclass around a payload
+      `_add_grads(a, b)`          the sum of two gradient payloads
+      `_accumulate_grad(payload)` add a gradient payload into `self.grad`
+    """
+    __slots__ = ("payload", "grad", "grad_fn", "requires_grad", "_version", "_accumulator",
+                 "__weakref__")
+    _tracks_versions = True  # False for payloads that cannot change in place (floats)
+
+    def __init__(self, payload, requires_grad=False):
+        self.payload = payload
+        self.grad = None
+        self.grad_fn = None
+        self.requires_grad = requires_grad
+        self._version = VersionCounter()
+        self._accumulator = None
+
+    @property
+    def is_leaf(self):
+        """A leaf was made by the user, not by an op; only leaves get `.grad` by default."""
+        return self.grad_fn is None
+
+    def _edge(self):
+        """The node that receives this variable's gradient during backward."""
+        if self.grad_fn is not None:
+            return self.grad_fn
+        if self._accumulator is None:
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this variable's gradient is computed; a returned value replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self._edge()
+        node.pre_hooks = list(node.pre_hooks) + [hook]
+        return hook
+
+    def retain_grad(self):
+        """Keep `.grad` on a non-leaf too (leaves keep it anyway). The engine stores it after
+        every hook on this variable has run, as PyTorch does."""
+        if not self.is_leaf:
+            self.grad_fn.retained = weakref.ref(self)
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute the gradient of this variable with respect to every leaf that requires grad."""
+        backward(self, gradient, retain_graph)
+
+
+# --------------------------------------------------------------------------- graph nodes
+class Node:
+    """One recorded op. It is the `ctx` its Function's forward/backward see and the `grad_fn`
+    users see. Anything a Function stores on ctx (`ctx.shape = ...`) lives in `__dict__`
+    and is freed after backward unless `retain_graph=True`."""
+    __slots__ = ("function", "next_functions", "pre_hooks", "retained", "released", "_saved", "_saved_versions",
+                 "__dict__", "__weakref__")
+
+    def __init__(self, function):
+        self.function = function
+        self.next_functions = ()
+        self.pre_hooks = ()  # a list once a hook is registered
+        self.retained = None  # weak reference to the output whose .grad to keep (retain_grad)
+        self.released = False
+        self._saved = ()
+        self._saved_versions = ()
+
+    @property
+    def needs_input_grad(self):
+        """One bool per input of forward: does it need a gradient?"""
+        return tuple(edge is not None for edge in self.next_functions)
+
+    def name(self):
+        """The label every tool uses: `MulBackward` for the op `Mul`."""
+        return self.function.__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    # ---- what a Function calls on its ctx
+    def save_for_backward(self, *payloads):
+        """Keep values for backward. Inputs saved here are checked for in-place changes."""
+        self._saved = payloads
+
+    @property
+    def saved_tensors(self):
+        """The values given to `save_for_backward`, after checking none changed in place."""
+        if self.released:
+            raise RuntimeError(_FREED_MESSAGE)
+        for counter, expected, label in self._saved_versions:
+            if counter.value != expected:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: {label} of {self.name()} is at version "
+                    f"{counter.value}; expected version {expected} instead.")
+        return self._saved
+
+    saved_values = saved_tensors  # the same thing, under the name that fits Value
+
+    # ---- what the engine calls
+    def _remember_versions(self, inputs, output):
+        """Note the version of every input/output whose payload was saved, so an in-place
+        write before backward is caught instead of silently giving a wrong gradient."""
+        remembered = []
+        for payload in self._saved:
+            for position, variable in enumerate(inputs):
+                if isinstance(variable, Variable) and variable.payload is payload:
+                    remembered.append((variable._version, variable._version.value,
+                                       f"input {position}"))
+                    break
+            else:
+                if output.payload is payload:
+                    remembered.append((output._version, output._version.value, "output 0"))
+        self._saved_versions = remembered
+
+    def apply_backward(self, grad_output):
+        """Run the Function's backward and return one gradient per input, as a tuple."""
+        if self.released:
+            raise RuntimeError(_FREED_MESSAGE)
+        grads = self.function.backward(self, grad_output)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(self.next_functions):
+            raise RuntimeError(
+                f"{self.function.__name__}.backward returned {len(grads)} gradients, "
+                f"but forward had {len(self.next_functions)} inputs")
+        return grads
+
+    def release(self):
+        """Free what forward saved (called after backward unless retain_graph=True)."""
+        if self._saved or self.__dict__:
+            self._saved = ()
+            self.__dict__.clear()
+            self.released = True
+
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward(). Specify retain_graph=True if you need to backward through "
+    "the graph a second time or if you need to access saved tensors after calling backward.")
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: its 'backward' adds the gradient into `leaf.grad`."""
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        super().__init__(AccumulateGrad)
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def apply_backward(self, grad_output):
+        self.variable._accumulate_grad(grad_output)
+        return ()
+
+    def release(self):
+        pass  # a leaf's node is reused by every graph the leaf takes part in
+
+
+# --------------------------------------------------------------------------- Function
+class Function:
+    """Base class of every op. Subclasses define `forward(ctx, *inputs)` and
+    `backward(ctx, grad_output)` as static methods and are used through `apply`.
+
+    `forward` gets payloads; values that are not `Value`/`Tensor` (ints, shapes, flags)
+    pass through untouched and get no gradient. `ctx.needs_input_grad` tells which inputs
+    need one, so forward can skip saving what backward will not use.
+    """
+
+    returns_view = False  # True on ops whose output shares its first input's storage
+
+    @staticmethod
+    def forward(ctx, *inputs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs):
+        """Run forward on the payloads and, when grad mode is on and an input requires
+        grad, record the ctx as a Node that links the result to its inputs' nodes."""
+        ctx = Node(cls)
+        payloads = []
+        edges = []  # per input: the node its gradient goes to, or None
+        wrap = None
+        record = False
+        for x in inputs:
+            if isinstance(x, Variable):
+                payloads.append(x.payload)
+                if wrap is None:
+                    wrap = x._wrap
+                if x.requires_grad:
+                    record = True
+                    edges.append(x.grad_fn or x._edge())
+                    continue
+            else:
+                payloads.append(x)
+            edges.append(None)
+        ctx.next_functions = edges
+        output = wrap(cls.forward(ctx, *payloads))
+        if cls.returns_view:  # a view shares its base's version counter: writing one writes both
+            output._version = inputs[0]._version
+        if record and _grad_mode.enabled:
+            output.grad_fn = ctx
+            output.requires_grad = True
+            if ctx._saved and output._tracks_versions:
+                ctx._remember_versions(inputs, output)
+        return output
+
+
+# --------------------------------------------------------------------------- the engine
+def topological_order(root):
+    """Every node reachable from `root`, each after all the nodes that feed it gradient.
+
+    An iterative depth-first search (a stack instead of recursion): a node is listed after
+    all its inputs have been explored, and the reversed list puts outputs first.
+    """
+    order, visited, stack = [], {root}, [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for parent in node.next_functions:
+            if parent is not None and parent not in visited:
+                visited.add(parent)
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def backward(root, gradient=None, retain_graph=False):
+    """Backpropagate from the variable `root`: the one algorithm for Value and Tensor.
+
+    Visit nodes outputs-first; each node receives the sum of the gradients its consumers
+    sent, runs its hooks, calls its Function's backward, and sends one gradient to each input.
+    """
+    if not root.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if gradient is None:
+        gradient = root._default_gradient()
+    elif isinstance(gradient, Variable):
+        gradient = gradient.payload
+    add = root._add_grads
+    pending = {}  # node -> gradient summed so far
+    start = root._edge()
+    pending[start] = gradient
+    with no_grad():  # hooks and backward math must not record new graph
+        for node in topological_order(start):
+            grad = pending.pop(node, None)
+            if grad is None:
+                continue
+            for hook in node.pre_hooks:
+                replaced = hook(root._wrap(grad))
+                if replaced is not None:
+                    grad = replaced.payload if isinstance(replaced, Variable) else replaced
+            if node.retained is not None and node.retained() is not None:
+                node.retained()._accumulate_grad(grad)
+            input_grads = node.apply_backward(grad)
+            for parent, input_grad in zip(node.next_functions, input_grads):
+                if parent is None or input_grad is None:
+                    continue
+                previous = pending.get(parent)
+                pending[parent] = input_grad if previous is None else add(previous, input_grad)
+            if not retain_graph:
+                node.release()
+
+
+# --------------------------------------------------------------------------- gradcheck
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compare autograd's gradients of `fn(*inputs)` with central finite differences.
+
+    Every input that requires grad is copied to float64 (finite differences in float32 are
+    too noisy to judge anything). The output is reduced to a scalar with fixed random
+    weights, so every output element takes part. Returns True, or raises (or returns False)
+    with a report naming the worst element.
+    """
+    inputs = tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Variable) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    arrays = {i: np.array(inputs[i].payload, dtype=np.float64) for i in checked}
+
+    def rebuild(requires_grad):
+        fresh = list(inputs)
+        for i in checked:
+            is_array = isinstance(inputs[i].payload, np.ndarray)  # Tensor, not Value
+            fresh[i] = type(inputs[i])._wrap(arrays[i].copy() if is_array else float(arrays[i]))
+            fresh[i].requires_grad = requires_grad
+        return fresh
+
+    with no_grad():
+        probe = fn(*rebuild(False))
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, size=np.shape(probe.payload))
+
+    def weighted_sum(output):
+        return float(np.sum(np.asarray(output.payload, dtype=np.float64) * weights))
+
+    variables = rebuild(True)
+    output = fn(*variables)
+    backward(output, weights if isinstance(output.payload, np.ndarray) else float(weights))
+    worst = (0.0, None)
+    for i in checked:
+        analytic = variables[i].grad
+        analytic = np.zeros_like(arrays[i]) if analytic is None else np.asarray(
+            getattr(analytic, "payload", analytic), dtype=np.float64)
+        numeric = np.zeros_like(arrays[i])
+        flat, numeric_flat = arrays[i].reshape(-1), numeric.reshape(-1)
+        for k in range(flat.size):
+            original = flat[k]
+            with no_grad():
+                flat[k] = original + eps
+                plus = weighted_sum(fn(*rebuild(False)))
+                flat[k] = original - eps
+                minus = weighted_sum(fn(*rebuild(False)))
+            flat[k] = original
+            numeric_flat[k] = (plus - minus) / (2 * eps)
+        error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if error.size and error.max() > worst[0]:
+            k = int(error.argmax())
+            index = np.unravel_index(k, error.shape) if error.ndim else ()
+            worst = (error.max(), f"input {i}, element {index}: autograd gave "
+                                  f"{analytic.reshape(-1)[k]!r}, finite differences "
+                                  f"{numeric.reshape(-1)[k]!r}")
+    if worst[1] is None:
+        return True
+    if raise_exception:
+        raise GradcheckError("gradcheck failed: Jacobian mismatch for " + worst[1])
+    return False
+
+
+class GradcheckError(RuntimeError):
+    """Raised by `gradcheck` when autograd and finite differences disagree."""

@@ -1,0 +1,95 @@
+"""The seam between tensor ops and kernels: pick the kernel module by where an array lives.
+
+Every op asks `kernels_for(array)` and calls a function of the same name on whatever it gets:
+`kernels.reference` (plain numpy), `kernels.cpu` (Numba) or `kernels.cuda` (numba.cuda).
+They share names and argument order, so an op never says which one it runs on.
+
+`TINYGRAD_EDU_BACKEND=numpy` forces the numpy reference on the CPU, for comparison and reading.
+"""
+import importlib
+import os
+
+import numpy as np
+
+from kernels import reference
+
+__all__ = ["device", "kernels_for", "device_of", "move", "cpu_kernels", "is_cuda_array"]
+
+
+class device:
+    """Where a tensor lives: `device("cpu")`, `device("cuda")` or `device("cuda:0")`."""
+    __slots__ = ("type", "index")
+    _TYPES = ("cpu", "cuda")
+
+    def __init__(self, spec, index=None):
+        if isinstance(spec, device):
+            spec, index = spec.type, spec.index
+        if not isinstance(spec, str):
+            raise TypeError(f"device must be a string like 'cpu' or 'cuda', got {spec!r}")
+        kind, _, number = spec.partition(":")
+        if kind not in self._TYPES or (number and not number.isdigit()):
+            raise RuntimeError(f"unknown device {spec!r}; accepted: 'cpu', 'cuda', 'cuda:N'")
+        self.type = kind
+        self.index = int(number) if number else index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index or 0) == (other.type, other.index or 0)
+
+    def __hash__(self):
+        return hash((self.type, self.index or 0))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+
+CPU = device("cpu")
+CUDA = device("cuda", 0)
+
+
+def _choose_cpu_kernels():
+    """The CPU kernel module: Numba kernels unless TINYGRAD_EDU_BACKEND=numpy asks for the reference."""
+    if os.environ.get("TINYGRAD_EDU_BACKEND", "").lower() == "numpy":
+        return reference
+    return importlib.import_module("kernels.cpu")
+
+
+cpu_kernels = _choose_cpu_kernels()
+_cuda_kernels = None  # imported on first use: importing numba.cuda costs time nobody on a CPU should pay
+
+
+def _cuda():
+    global _cuda_kernels
+    if _cuda_kernels is None:
+        _cuda_kernels = importlib.import_module("kernels.cuda")
+    return _cuda_kernels
+
+
+def is_cuda_array(x):
+    """True for a numba device array (anything that speaks the CUDA array interface)."""
+    return hasattr(x, "__cuda_array_interface__")
+
+
+def kernels_for(*arrays):
+    """The kernel module for these arrays: CUDA if any lives on the GPU, else the CPU one."""
+    for x in arrays:
+        if type(x) is not np.ndarray and is_cuda_array(x):
+            return _cuda()
+    return cpu_kernels
+
+
+def device_of(array):
+    return CUDA if is_cuda_array(array) else CPU
+
+
+def move(array, target):
+    """Copy an array to `target` (a device); returns it unchanged when already there."""
+    if target.type == "cuda":
+        return array if is_cuda_array(array) else _cuda().to_device(np.ascontiguousarray(array))
+    return _cuda().to_host(array) if is_cuda_array(array) else array
