@@ -20,6 +20,7 @@ wrapped and how two gradients are added (`_wrap`, `_add_grads`, `_accumulate_gra
 Only `gradcheck`, the numeric oracle at the end, uses numpy.
 """
 import functools
+import gc
 import threading
 import weakref
 
@@ -111,7 +112,7 @@ class Variable:
       `_add_grads(a, b)`          the sum of two gradient payloads
       `_accumulate_grad(payload)` add a gradient payload into `self.grad`
     """
-    __slots__ = ("payload", "grad", "grad_fn", "requires_grad", "_version", "_accumulator",
+    __slots__ = ("payload", "grad", "grad_fn", "requires_grad", "_version_counter", "_accumulator",
                  "__weakref__")
     _tracks_versions = True  # False for payloads that cannot change in place (floats)
 
@@ -120,8 +121,19 @@ class Variable:
         self.grad = None
         self.grad_fn = None
         self.requires_grad = requires_grad
-        self._version = VersionCounter()
+        self._version_counter = None  # made on first need: most results never change in place
         self._accumulator = None
+
+    def _counter(self):
+        """The version counter of this storage, made on first need."""
+        if self._version_counter is None:
+            self._version_counter = VersionCounter()
+        return self._version_counter
+
+    @property
+    def _version(self):
+        """How many in-place writes this storage has seen (PyTorch's `tensor._version`)."""
+        return 0 if self._version_counter is None else self._version_counter.value
 
     @property
     def is_leaf(self):
@@ -158,24 +170,27 @@ class Variable:
 # --------------------------------------------------------------------------- graph nodes
 class Node:
     """One recorded op. It is the `ctx` its Function's forward/backward see and the `grad_fn`
-    users see. Anything a Function stores on ctx (`ctx.shape = ...`) lives in `__dict__`
-    and is freed after backward unless `retain_graph=True`."""
-    __slots__ = ("function", "next_functions", "pre_hooks", "retained", "released", "_saved", "_saved_versions",
-                 "__dict__", "__weakref__")
+    users see. Values saved with `save_for_backward` are freed after backward unless
+    `retain_graph=True`; anything else a Function stores on ctx (`ctx.shape = ...`) lives
+    in `__dict__` as long as the node does.
 
-    def __init__(self, function):
+    Every op makes a node, so a node is cheap: two fields are set per op; the rarely
+    used ones below start as class-level defaults and are set only on nodes that need them.
+    """
+    __slots__ = ("function", "next_functions", "_saved", "__dict__", "__weakref__")
+    pre_hooks = ()          # hooks on the gradient arriving here (register_hook)
+    retained = None         # weak reference to the output whose .grad to keep (retain_grad)
+    _saved_versions = ()    # (counter, version, label) of each saved input, for the in-place check
+
+    def __init__(self, function, next_functions=()):
         self.function = function
-        self.next_functions = ()
-        self.pre_hooks = ()  # a list once a hook is registered
-        self.retained = None  # weak reference to the output whose .grad to keep (retain_grad)
-        self.released = False
+        self.next_functions = next_functions
         self._saved = ()
-        self._saved_versions = ()
 
     @property
     def needs_input_grad(self):
         """One bool per input of forward: does it need a gradient?"""
-        return tuple(edge is not None for edge in self.next_functions)
+        return tuple([edge is not None for edge in self.next_functions])
 
     def name(self):
         """The label every tool uses: `MulBackward` for the op `Mul`."""
@@ -190,15 +205,21 @@ class Node:
         self._saved = payloads
 
     @property
+    def released(self):
+        """True once backward has freed what forward saved (`_saved` is then None)."""
+        return self._saved is None
+
+    @property
     def saved_tensors(self):
         """The values given to `save_for_backward`, after checking none changed in place."""
-        if self.released:
+        if self._saved is None:
             raise RuntimeError(_FREED_MESSAGE)
-        for counter, expected, label in self._saved_versions:
+        for counter, expected, position in self._saved_versions:
             if counter.value != expected:
+                which = "output 0" if position == "output" else f"input {position}"
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: {label} of {self.name()} is at version "
+                    f"an inplace operation: {which} of {self.name()} is at version "
                     f"{counter.value}; expected version {expected} instead.")
         return self._saved
 
@@ -212,17 +233,18 @@ class Node:
         for payload in self._saved:
             for position, variable in enumerate(inputs):
                 if isinstance(variable, Variable) and variable.payload is payload:
-                    remembered.append((variable._version, variable._version.value,
-                                       f"input {position}"))
+                    counter = variable._counter()
+                    remembered.append((counter, counter.value, position))
                     break
             else:
                 if output.payload is payload:
-                    remembered.append((output._version, output._version.value, "output 0"))
+                    counter = output._counter()
+                    remembered.append((counter, counter.value, "output"))
         self._saved_versions = remembered
 
     def apply_backward(self, grad_output):
         """Run the Function's backward and return one gradient per input, as a tuple."""
-        if self.released:
+        if self._saved is None:
             raise RuntimeError(_FREED_MESSAGE)
         grads = self.function.backward(self, grad_output)
         if not isinstance(grads, tuple):
@@ -234,11 +256,10 @@ class Node:
         return grads
 
     def release(self):
-        """Free what forward saved (called after backward unless retain_graph=True)."""
-        if self._saved or self.__dict__:
-            self._saved = ()
-            self.__dict__.clear()
-            self.released = True
+        """Free what forward saved (after backward unless retain_graph=True). As in PyTorch,
+        only a node that saved something refuses a second backward; () means nothing was."""
+        if self._saved:
+            self._saved = None
 
 
 _FREED_MESSAGE = (
@@ -254,7 +275,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         super().__init__(AccumulateGrad)
-        self.variable = variable
+        self.variable = variable  # a slot of its own: release() must never drop it
 
     def name(self):
         return "AccumulateGrad"
@@ -291,7 +312,6 @@ class Function:
     def apply(cls, *inputs):
         """Run forward on the payloads and, when grad mode is on and an input requires
         grad, record the ctx as a Node that links the result to its inputs' nodes."""
-        ctx = Node(cls)
         payloads = []
         edges = []  # per input: the node its gradient goes to, or None
         wrap = None
@@ -308,10 +328,10 @@ class Function:
             else:
                 payloads.append(x)
             edges.append(None)
-        ctx.next_functions = edges
+        ctx = Node(cls, edges)
         output = wrap(cls.forward(ctx, *payloads))
         if cls.returns_view:  # a view shares its base's version counter: writing one writes both
-            output._version = inputs[0]._version
+            output._version_counter = inputs[0]._counter()
         if record and _grad_mode.enabled:
             output.grad_fn = ctx
             output.requires_grad = True
@@ -358,25 +378,41 @@ def backward(root, gradient=None, retain_graph=False):
     pending = {}  # node -> gradient summed so far
     start = root._edge()
     pending[start] = gradient
-    with no_grad():  # hooks and backward math must not record new graph
-        for node in topological_order(start):
-            grad = pending.pop(node, None)
-            if grad is None:
-                continue
-            for hook in node.pre_hooks:
-                replaced = hook(root._wrap(grad))
-                if replaced is not None:
-                    grad = replaced.payload if isinstance(replaced, Variable) else replaced
-            if node.retained is not None and node.retained() is not None:
-                node.retained()._accumulate_grad(grad)
-            input_grads = node.apply_backward(grad)
-            for parent, input_grad in zip(node.next_functions, input_grads):
-                if parent is None or input_grad is None:
-                    continue
-                previous = pending.get(parent)
-                pending[parent] = input_grad if previous is None else add(previous, input_grad)
-            if not retain_graph:
-                node.release()
+    # Pause Python's cycle collector while walking: backward allocates many short-lived
+    # objects, and each collection would rescan the whole (cycle-free) graph.
+    collector_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        with no_grad():  # hooks and backward math must not record new graph
+            for node in topological_order(start):
+                grad = pending.pop(node, None)
+                if grad is None:
+                    continue  # no path from the root reached this node with a gradient
+                if node.pre_hooks or node.retained is not None:
+                    grad = _run_hooks(node, grad, root._wrap)
+                input_grads = node.apply_backward(grad)
+                for parent, input_grad in zip(node.next_functions, input_grads):
+                    if parent is None or input_grad is None:
+                        continue
+                    previous = pending.get(parent)
+                    pending[parent] = input_grad if previous is None else add(previous, input_grad)
+                if not retain_graph:
+                    node.release()
+    finally:
+        if collector_was_on:
+            gc.enable()
+
+
+def _run_hooks(node, grad, wrap):
+    """Let each hook see (and maybe replace) the gradient, then keep it if retain_grad asked."""
+    for hook in node.pre_hooks:
+        replaced = hook(wrap(grad))
+        if replaced is not None:
+            grad = replaced.payload if isinstance(replaced, Variable) else replaced
+    variable = node.retained() if node.retained is not None else None
+    if variable is not None:
+        variable._accumulate_grad(grad)
+    return grad
 
 
 # --------------------------------------------------------------------------- gradcheck

@@ -49,6 +49,7 @@ class device:
         return f"device(type='{self.type}', index={self.index})"
 
 
+_ndarray = np.ndarray
 CPU = device("cpu")
 CUDA = device("cuda", 0)
 
@@ -77,9 +78,12 @@ def is_cuda_array(x):
 
 
 def kernels_for(*arrays):
-    """The kernel module for these arrays: CUDA if any lives on the GPU, else the CPU one."""
+    """The kernel module for these arrays. The first array decides: Tensor refuses to mix
+    devices before any op runs, so the others live on the same one (Python numbers are skipped)."""
     for x in arrays:
-        if type(x) is not np.ndarray and is_cuda_array(x):
+        if type(x) is _ndarray:
+            return cpu_kernels
+        if is_cuda_array(x):
             return _cuda()
     return cpu_kernels
 

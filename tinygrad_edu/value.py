@@ -5,7 +5,7 @@ The tensor ops in `ops/` are the same lines plus `unbroadcast`.
 """
 import math
 
-from .autograd import Function, Variable, VersionCounter
+from .autograd import Function, Variable
 
 __all__ = ["Value"]
 
@@ -113,9 +113,6 @@ class Sigmoid(Function):
 
 
 # --------------------------------------------------------------------------- Value
-_NEVER_MODIFIED = VersionCounter()  # floats cannot be changed in place: one shared counter
-
-
 class Value(Variable):
     """A float with a gradient. Derived ops (`-`, `/`) are one-liners over the primitives."""
     __slots__ = ()
@@ -126,13 +123,13 @@ class Value(Variable):
         self.grad = 0.0
         self.grad_fn = None
         self.requires_grad = requires_grad
-        self._version = _NEVER_MODIFIED
         self._accumulator = None
+        # no version counter: floats cannot change in place, so nothing ever reads it
 
     # ---- the three hooks the engine needs
     @staticmethod
     def _wrap(payload):
-        return Value(payload, requires_grad=False)
+        return Value(payload, False)
 
     @staticmethod
     def _add_grads(a, b):
