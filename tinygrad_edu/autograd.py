@@ -342,21 +342,25 @@ class Function:
 
 # --------------------------------------------------------------------------- the engine
 def topological_order(root):
-    """Every node reachable from `root`, each after all the nodes that feed it gradient.
+    """Every node reachable from `root`, each before all the nodes it sends gradient to.
 
-    An iterative depth-first search (a stack instead of recursion): a node is listed after
-    all its inputs have been explored, and the reversed list puts outputs first.
+    An iterative depth-first search (a stack instead of recursion, so depth is no limit):
+    a node is listed once all its inputs are listed, and the reversed list puts outputs
+    first. A node is marked when it is expanded, not when it is pushed: a node pushed early
+    may be reached again through a longer path and must wait for that path.
     """
-    order, visited, stack = [], {root}, [(root, False)]
+    order, expanded, stack = [], set(), [(root, False)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
             order.append(node)
             continue
+        if node in expanded:
+            continue
+        expanded.add(node)
         stack.append((node, True))
         for parent in node.next_functions:
-            if parent is not None and parent not in visited:
-                visited.add(parent)
+            if parent is not None and parent not in expanded:
                 stack.append((parent, False))
     order.reverse()
     return order
@@ -467,10 +471,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and error.max() > worst[0]:
             k = int(error.argmax())
-            index = np.unravel_index(k, error.shape) if error.ndim else ()
+            index = tuple(int(i) for i in np.unravel_index(k, error.shape))
             worst = (error.max(), f"input {i}, element {index}: autograd gave "
-                                  f"{analytic.reshape(-1)[k]!r}, finite differences "
-                                  f"{numeric.reshape(-1)[k]!r}")
+                                  f"{float(analytic.reshape(-1)[k])!r}, finite differences "
+                                  f"{float(numeric.reshape(-1)[k])!r}")
     if worst[1] is None:
         return True
     if raise_exception:
