@@ -1,0 +1,769 @@
+"""Numba CPU kernels: same names and argument order as ``kernels.reference``.
+
+Each public function is a thin Python wrapper that picks a path:
+
+* a Numba ``@njit(cache=True)`` kernel (``parallel=True`` + ``prange`` over
+  independent rows/planes/chunks) when the inputs are in the shape the kernel
+  was written for (usually: C-contiguous, same dtype, large enough that
+  spinning up two threads pays), or
+* the numpy reference otherwise (tiny, broadcast, exotic layouts), or always
+  for ops where measurement showed numpy is as fast or faster (marked
+  "re-export" below; see docs/kernels.md for the numbers).
+
+Kernels are compiled lazily on first call (no eager signatures) and cached on
+disk.  Run with ``NUMBA_DISABLE_JIT=1`` to execute every kernel as plain Python
+(``prange`` becomes ``range``) and step through it in a debugger.
+
+Fast-math: we never use ``fastmath=True`` here because it includes the
+``nnan``/``ninf`` flags, which let LLVM assume there are no NaN/inf values --
+wrong for max with a ``-inf`` start value and for NaN propagation.  ``_FM``
+keeps only the reordering flags that matter for speed (vectorised reductions,
+fused multiply-add).
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import reference as _ref
+
+_FM = {"reassoc", "contract", "nsz", "arcp", "afn"}
+_PAR_MIN = 1 << 15   # below this many elements numpy's single call beats thread start-up
+_ROW_MIN = 1024      # softmax family: below this many elements numpy is fine
+_FLOATS = (np.float32, np.float64)
+# NB: this module defines/re-exports `abs`, `max`, `min`, `sum`, `pow`; Numba resolves
+# globals at compile time, so kernels below never call those builtins by name.
+
+# ops that are plain re-exports of numpy (measured: no numba win, or not worth a kernel)
+eq, ne, lt, le, gt, ge = _ref.eq, _ref.ne, _ref.lt, _ref.le, _ref.gt, _ref.ge   # re-export
+where = _ref.where                                                             # re-export
+max, min, argmax, argmin = _ref.max, _ref.min, _ref.argmax, _ref.argmin         # re-export
+pow = _ref.pow                              # re-export: numpy's pow is as fast (compute-bound libm)
+log_softmax_backward = _ref.log_softmax_backward                               # re-export
+# memory and movement: numpy's own indexing and copying, nothing for a kernel to add
+from .reference import (ones_like, zeros, copy, copy_into, astype, broadcast_to,  # noqa: E402,F401
+                        transpose, getitem, setitem, index_backward, take_along_axis,
+                        scatter_along_axis, concatenate, stack, logical_and, logical_or)
+
+
+# ============================================================================ elementwise
+# One flat (1-D, contiguous) kernel per op.  The wrapper reshapes contiguous
+# same-shape inputs to 1-D views, so one compiled signature per dtype covers
+# every shape.
+@njit(cache=True, parallel=True)
+def _add_k(a, b, out):
+    for i in prange(out.size):
+        out[i] = a[i] + b[i]
+
+
+@njit(cache=True, parallel=True)
+def _sub_k(a, b, out):
+    for i in prange(out.size):
+        out[i] = a[i] - b[i]
+
+
+@njit(cache=True, parallel=True)
+def _mul_k(a, b, out):
+    for i in prange(out.size):
+        out[i] = a[i] * b[i]
+
+
+@njit(cache=True, parallel=True)
+def _div_k(a, b, out):
+    for i in prange(out.size):
+        out[i] = a[i] / b[i]
+
+
+@njit(cache=True, parallel=True)
+def _maximum_k(a, b, out):
+    for i in prange(out.size):
+        x, y = a[i], b[i]
+        out[i] = x if (x >= y or x != x) else y      # x != x: nan propagates like numpy
+
+
+@njit(cache=True, parallel=True)
+def _minimum_k(a, b, out):
+    for i in prange(out.size):
+        x, y = a[i], b[i]
+        out[i] = x if (x <= y or x != x) else y
+
+
+def _flat_ok(*arrs):
+    """True when every array is a C-contiguous float array of one shape & dtype, big enough."""
+    a0 = arrs[0]
+    if not isinstance(a0, np.ndarray) or a0.dtype.type not in _FLOATS or a0.size < _PAR_MIN:
+        return False
+    for x in arrs:
+        if (not isinstance(x, np.ndarray) or x.shape != a0.shape or x.dtype != a0.dtype
+                or not x.flags.c_contiguous):
+            return False
+    return True
+
+
+def _binary(kernel, fallback, a, b):
+    if _flat_ok(a, b):
+        out = np.empty_like(a)
+        kernel(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
+    return fallback(a, b)
+
+
+def add(a, b):
+    """a + b (numba flat kernel for big same-shape contiguous inputs, numpy otherwise)."""
+    return _binary(_add_k, _ref.add, a, b)
+
+
+def sub(a, b):
+    """a - b."""
+    return _binary(_sub_k, _ref.sub, a, b)
+
+
+def mul(a, b):
+    """a * b."""
+    return _binary(_mul_k, _ref.mul, a, b)
+
+
+def div(a, b):
+    """a / b."""
+    return _binary(_div_k, _ref.div, a, b)
+
+
+def maximum(a, b):
+    """Elementwise max, nan propagates."""
+    return _binary(_maximum_k, _ref.maximum, a, b)
+
+
+def minimum(a, b):
+    """Elementwise min, nan propagates."""
+    return _binary(_minimum_k, _ref.minimum, a, b)
+
+
+@njit(cache=True, parallel=True)
+def _neg_k(a, out):
+    for i in prange(out.size):
+        out[i] = -a[i]
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _exp_k(a, out):
+    for i in prange(out.size):
+        out[i] = math.exp(a[i])
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _log_k(a, out):
+    for i in prange(out.size):
+        out[i] = math.log(a[i]) if a[i] > 0 else (-math.inf if a[i] == 0 else math.nan)
+
+
+@njit(cache=True, parallel=True)
+def _sqrt_k(a, out):
+    for i in prange(out.size):
+        out[i] = math.sqrt(a[i]) if a[i] >= 0 else math.nan
+
+
+@njit(cache=True, parallel=True)
+def _abs_k(a, out):
+    for i in prange(out.size):
+        x = a[i]
+        out[i] = x if x >= 0 else -x   # note: `abs` is shadowed by the wrapper below
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _tanh_k(a, out):
+    for i in prange(out.size):
+        out[i] = math.tanh(a[i])
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _sigmoid_k(a, out):
+    for i in prange(out.size):
+        x = a[i]
+        e = math.exp(-x if x >= 0 else x)          # e^-|x| <= 1: never overflows
+        out[i] = 1 / (1 + e) if x >= 0 else e / (1 + e)
+
+
+@njit(cache=True, parallel=True)
+def _relu_k(a, out):
+    for i in prange(out.size):
+        x = a[i]
+        out[i] = x if (x > 0 or x != x) else 0
+
+
+@njit(cache=True, parallel=True)
+def _clamp_k(a, lo, hi, out):
+    for i in prange(out.size):
+        x = a[i]
+        x = lo if x < lo else x
+        out[i] = hi if x > hi else x
+
+
+def _unary(kernel, fallback, a):
+    if _flat_ok(a):
+        out = np.empty_like(a)
+        kernel(a.reshape(-1), out.reshape(-1))
+        return out
+    return fallback(a)
+
+
+def neg(a):
+    """-a."""
+    return _unary(_neg_k, _ref.neg, a)
+
+
+def exp(a):
+    """e**a."""
+    return _unary(_exp_k, _ref.exp, a)
+
+
+def log(a):
+    """Natural log."""
+    return _unary(_log_k, _ref.log, a)
+
+
+def sqrt(a):
+    """Square root."""
+    return _unary(_sqrt_k, _ref.sqrt, a)
+
+
+def abs(a):
+    """|a|."""
+    return _unary(_abs_k, _ref.abs, a)
+
+
+def tanh(a):
+    """tanh(a)."""
+    return _unary(_tanh_k, _ref.tanh, a)
+
+
+def sigmoid(a):
+    """Stable sigmoid from e^-|a|."""
+    return _unary(_sigmoid_k, _ref.sigmoid, a)
+
+
+def relu(a):
+    """max(a, 0)."""
+    return _unary(_relu_k, _ref.relu, a)
+
+
+def clamp(a, lo, hi):
+    """Clip to [lo, hi] (None = unbounded)."""
+    if _flat_ok(a) and (lo is None or hi is None or lo <= hi):
+        out = np.empty_like(a)
+        _clamp_k(a.reshape(-1), -np.inf if lo is None else float(lo),
+                 np.inf if hi is None else float(hi), out.reshape(-1))
+        return out
+    return _ref.clamp(a, lo, hi)
+
+
+# ============================================================================ fused activation backward
+@njit(cache=True, parallel=True)
+def _relu_backward_k(g, x, out):
+    for i in prange(out.size):
+        out[i] = g[i] if x[i] > 0 else 0
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _tanh_backward_k(g, y, out):
+    for i in prange(out.size):
+        out[i] = g[i] * (1 - y[i] * y[i])
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _sigmoid_backward_k(g, y, out):
+    for i in prange(out.size):
+        out[i] = g[i] * y[i] * (1 - y[i])
+
+
+def relu_backward(grad, x):
+    """grad * (x > 0) in one pass."""
+    return _binary(_relu_backward_k, _ref.relu_backward, grad, x)
+
+
+def tanh_backward(grad, y):
+    """grad * (1 - y*y) in one pass."""
+    return _binary(_tanh_backward_k, _ref.tanh_backward, grad, y)
+
+
+def sigmoid_backward(grad, y):
+    """grad * y * (1 - y) in one pass."""
+    return _binary(_sigmoid_backward_k, _ref.sigmoid_backward, grad, y)
+
+
+# ============================================================================ reductions
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _sum_all_k(a):
+    s = 0.0                                # float64 accumulator: accurate for float32 too
+    for i in prange(a.size):
+        s += a[i]
+    return s
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _sum_pqr_k(a, out):
+    """a viewed as (P, R, Q): out[p, q] = sum_r a[p, r, q] (float64 accumulation)."""
+    P, R, Q = a.shape
+    for p in prange(P):
+        if Q == 1:
+            s = 0.0
+            for r in range(R):
+                s += a[p, r, 0]
+            out[p, 0] = s
+        else:
+            for q in range(Q):
+                out[p, q] = 0.0
+            for r in range(R):
+                for q in range(Q):          # contiguous: vectorises
+                    out[p, q] += a[p, r, q]
+
+
+def sum(a, axis=None, keepdims=False):
+    """Sum over axis; numba when a is contiguous float and the reduced axes are adjacent."""
+    if not (isinstance(a, np.ndarray) and a.dtype.type in _FLOATS and a.flags.c_contiguous
+            and a.size >= _PAR_MIN):
+        return _ref.sum(a, axis, keepdims)
+    axes = tuple(range(a.ndim)) if axis is None else (
+        (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
+    axes = tuple(sorted(set(int(x) for x in axes)))
+    if len(axes) == 0:
+        return a.copy()
+    if axes[-1] - axes[0] + 1 != len(axes):           # non-adjacent axes: numpy
+        return _ref.sum(a, axis, keepdims)
+    if len(axes) == a.ndim:
+        res = np.asarray(_sum_all_k(a.reshape(-1)), dtype=a.dtype)
+    else:
+        P = int(np.prod(a.shape[:axes[0]]))
+        R = int(np.prod(a.shape[axes[0]:axes[-1] + 1]))
+        Q = int(np.prod(a.shape[axes[-1] + 1:]))
+        out = np.empty((P, Q), np.float64)
+        _sum_pqr_k(a.reshape(P, R, Q), out)
+        res = out.astype(a.dtype).reshape([d for k, d in enumerate(a.shape) if k not in axes])
+    if keepdims:
+        res = res.reshape([1 if k in axes else d for k, d in enumerate(a.shape)])
+    return res
+
+
+# ============================================================================ matmul
+# Cache-blocked, packed, parallel GEMM.  The micro-kernel computes a 4x3 block of
+# C as 12 dot products over a K-slice: the innermost loop runs over k, reading 4
+# rows of packed A and 3 rows of packed B^T contiguously, so LLVM's loop
+# vectoriser turns it into 12 vector accumulators (12 ymm FMAs per 7 loads on
+# AVX2) -- the 12 accumulators plus 4 loaded vectors fill the 16 ymm registers.
+# (Numba disables LLVM's SLP vectoriser, so the classic "outer product on a
+# register tile" formulation stays scalar in Numba; the dot form vectorises.)
+_MR, _NR = 4, 3          # register tile (rows of A x rows of B^T)
+_KC = 1024               # K-slice: 4 rows of A (16 KB fp32) stay in L1 across the tile
+_MC, _NC = 64, 48        # C tile per prange task (multiples of _MR, _NR)
+_PAD = 16                # row padding of packed panels: avoids 4K-aliasing for K = 2**p
+
+
+@njit(cache=True, parallel=True)
+def _pack(A, R, nkb, kc):
+    """Ap[kb, r, k] = A[r, kb*kc + k], rows padded to a multiple of R, zeros beyond K."""
+    M, K = A.shape
+    Mp = (M + R - 1) // R * R
+    Ap = np.zeros((nkb, Mp, kc + _PAD), A.dtype)
+    for r in prange(M):
+        for kb in range(nkb):
+            for k in range(kc):
+                kk = kb * kc + k
+                if kk < K:
+                    Ap[kb, r, k] = A[r, kk]
+    return Ap
+
+
+@njit(cache=True, fastmath=_FM)
+def _micro_4x3(Ap, kb, i0, Bp, j0, kc, C, M, N, zero):
+    """C[i0:i0+4, j0:j0+3] += Ap[kb, i0:i0+4, :kc] @ Bp[kb, j0:j0+3, :kc].T (12 dot products)."""
+    c00 = c01 = c02 = zero
+    c10 = c11 = c12 = zero
+    c20 = c21 = c22 = zero
+    c30 = c31 = c32 = zero
+    for k in range(kc):                    # contiguous in k for all 7 streams -> vectorised
+        a0 = Ap[kb, i0, k]
+        a1 = Ap[kb, i0 + 1, k]
+        a2 = Ap[kb, i0 + 2, k]
+        a3 = Ap[kb, i0 + 3, k]
+        b0 = Bp[kb, j0, k]
+        b1 = Bp[kb, j0 + 1, k]
+        b2 = Bp[kb, j0 + 2, k]
+        c00 += a0 * b0
+        c01 += a0 * b1
+        c02 += a0 * b2
+        c10 += a1 * b0
+        c11 += a1 * b1
+        c12 += a1 * b2
+        c20 += a2 * b0
+        c21 += a2 * b1
+        c22 += a2 * b2
+        c30 += a3 * b0
+        c31 += a3 * b1
+        c32 += a3 * b2
+    # write back only the part of the tile that is inside C
+    acc = ((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))
+    for i in range(4):
+        if i0 + i < M:
+            for j in range(3):
+                if j0 + j < N:
+                    C[i0 + i, j0 + j] += acc[i][j]
+
+
+@njit(cache=True, parallel=True)
+def _matmul_blocked_k(A, B):
+    M, K = A.shape
+    N = B.shape[1]
+    nkb = (K + _KC - 1) // _KC if K > 0 else 1
+    kc = ((K + nkb - 1) // nkb + 7) // 8 * 8         # balanced K-slices, multiple of 8
+    Ap = _pack(A, _MR, nkb, kc)
+    Bp = _pack(B.T, _NR, nkb, kc)                      # B^T: each column of B becomes a row
+    C = np.zeros((M, N), A.dtype)
+    zero = np.zeros(1, A.dtype)[0]
+    tm = (M + _MC - 1) // _MC
+    tn = (N + _NC - 1) // _NC
+    for t in prange(tm * tn):                          # each task owns one C tile: no races
+        ti = t // tn
+        tj = t % tn
+        for kb in range(nkb):
+            i_end = (ti + 1) * _MC if (ti + 1) * _MC < M else M
+            j_end = (tj + 1) * _NC if (tj + 1) * _NC < N else N
+            for i0 in range(ti * _MC, i_end, _MR):
+                for j0 in range(tj * _NC, j_end, _NR):
+                    _micro_4x3(Ap, kb, i0, Bp, j0, kc, C, M, N, zero)
+    return C
+
+
+def matmul_blocked(a, b):
+    """2-D float a @ b with the packed/blocked Numba GEMM (any strides: packing copies)."""
+    if a.shape[0] == 0 or b.shape[1] == 0 or a.shape[1] == 0:
+        return np.zeros((a.shape[0], b.shape[1]), np.result_type(a, b))
+    dt = np.result_type(a, b)
+    return _matmul_blocked_k(a.astype(dt, copy=False), b.astype(dt, copy=False))
+
+
+# Which path `matmul` takes.  "blas" = numpy's np.matmul (OpenBLAS).  Measured on the
+# 2-core dev machine (docs/kernels.md): matmul_blocked reaches ~0.6x BLAS at n=1024
+# and ~0.5-0.7x at n=128..512 -- it never wins, so BLAS is the default everywhere.
+MATMUL_PATH = "blas"
+
+
+def matmul(a, b):
+    """a @ b: numpy BLAS by default (fastest measured); set MATMUL_PATH='numba' for ours."""
+    if (MATMUL_PATH == "numba" and isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+            and a.ndim == 2 and b.ndim == 2 and np.result_type(a, b).type in _FLOATS):
+        return matmul_blocked(a, b)
+    return np.matmul(a, b)
+
+
+# ============================================================================ softmax family
+@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "afn"})
+def _softmax_rows_k(x, out, log_out):
+    for r in prange(x.shape[0]):
+        m = -np.inf
+        for j in range(x.shape[1]):
+            if x[r, j] > m:
+                m = x[r, j]
+        if m == -np.inf:                   # all -inf row: avoid (-inf) - (-inf) = nan
+            m = 0.0
+        s = 0.0
+        for j in range(x.shape[1]):
+            s += math.exp(x[r, j] - m)     # x - max <= 0: exp never overflows
+        if log_out:
+            ls = m + math.log(s)
+            for j in range(x.shape[1]):
+                out[r, j] = x[r, j] - ls
+        else:
+            inv = 1.0 / s
+            for j in range(x.shape[1]):
+                out[r, j] = math.exp(x[r, j] - m) * inv
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _softmax_backward_rows_k(g, y, out):
+    for r in prange(g.shape[0]):
+        d = 0.0
+        for j in range(g.shape[1]):
+            d += g[r, j] * y[r, j]
+        for j in range(g.shape[1]):
+            out[r, j] = y[r, j] * (g[r, j] - d)
+
+
+def _rows(x, axis):
+    """Move `axis` last and flatten the rest: (rows, n) contiguous view/copy + undo info."""
+    xm = np.moveaxis(x, axis, -1)
+    return np.ascontiguousarray(xm).reshape(-1, x.shape[axis]), xm.shape
+
+
+def _softmax_impl(x, axis, log_out):
+    fallback = _ref.log_softmax if log_out else _ref.softmax
+    if not (isinstance(x, np.ndarray) and x.dtype.type in _FLOATS and x.ndim > 0
+            and x.size >= _ROW_MIN):
+        return fallback(x, axis)
+    x2, mshape = _rows(x, axis)
+    out = np.empty_like(x2)
+    _softmax_rows_k(x2, out, log_out)
+    return np.moveaxis(out.reshape(mshape), -1, axis)
+
+
+def softmax(x, axis):
+    """Row-wise stable softmax: two passes over each row, no temporaries."""
+    return _softmax_impl(x, axis, False)
+
+
+def log_softmax(x, axis):
+    """Row-wise stable log-softmax: x - (max + log(sum(exp(x - max))))."""
+    return _softmax_impl(x, axis, True)
+
+
+def softmax_backward(grad, y, axis):
+    """y * (grad - sum(grad*y)) fused per row."""
+    if not (_flat_ok(grad, y) and grad.ndim > 0):
+        return _ref.softmax_backward(grad, y, axis)
+    g2, mshape = _rows(grad, axis)
+    y2, _ = _rows(y, axis)
+    out = np.empty_like(g2)
+    _softmax_backward_rows_k(g2, y2, out)
+    return np.moveaxis(out.reshape(mshape), -1, axis)
+
+
+# ============================================================================ cross-entropy
+@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "afn"})
+def _ce_forward_k(x, t, losses, probs):
+    for r in prange(x.shape[0]):
+        m = -np.inf
+        for j in range(x.shape[1]):
+            if x[r, j] > m:
+                m = x[r, j]
+        s = 0.0
+        for j in range(x.shape[1]):
+            e = math.exp(x[r, j] - m)
+            probs[r, j] = e
+            s += e
+        inv = 1.0 / s
+        for j in range(x.shape[1]):
+            probs[r, j] *= inv
+        losses[r] = m + math.log(s) - x[r, t[r]]      # logsumexp - logit[target]
+
+
+@njit(cache=True, parallel=True)
+def _ce_backward_k(gl, p, t, out):
+    for r in prange(p.shape[0]):
+        g = gl[r]
+        for j in range(p.shape[1]):
+            out[r, j] = p[r, j] * g
+        out[r, t[r]] -= g
+
+
+def cross_entropy_forward(logits, targets):
+    """Fused log-softmax + NLL: one pass for the max, one for exp/sum, one to normalise."""
+    if not (isinstance(logits, np.ndarray) and logits.dtype.type in _FLOATS
+            and logits.ndim == 2 and logits.size > 0):
+        return _ref.cross_entropy_forward(logits, targets)
+    x = np.ascontiguousarray(logits)
+    t = np.ascontiguousarray(targets, dtype=np.int64)
+    losses = np.empty(x.shape[0], x.dtype)
+    probs = np.empty_like(x)
+    _ce_forward_k(x, t, losses, probs)
+    return losses, probs
+
+
+def cross_entropy_backward(grad_losses, probs, targets):
+    """(probs - onehot) * grad_losses[:, None] in one pass."""
+    if not (isinstance(probs, np.ndarray) and probs.dtype.type in _FLOATS
+            and probs.ndim == 2 and probs.size > 0):
+        return _ref.cross_entropy_backward(grad_losses, probs, targets)
+    p = np.ascontiguousarray(probs)
+    gl = np.ascontiguousarray(grad_losses, dtype=p.dtype).reshape(-1)
+    t = np.ascontiguousarray(targets, dtype=np.int64)
+    out = np.empty_like(p)
+    _ce_backward_k(gl, p, t, out)
+    return out
+
+
+# ============================================================================ convolution helpers
+@njit(cache=True, parallel=True)
+def _im2col_k(x, kh, kw, sh, sw, ph, pw, cols):
+    N, C, H, W = x.shape
+    OH, OW = cols.shape[4], cols.shape[5]
+    for nc in prange(N * C):               # every (n, c) plane is independent
+        n = nc // C
+        c = nc % C
+        for i in range(kh):
+            for j in range(kw):
+                for oh in range(OH):
+                    h = oh * sh + i - ph
+                    for ow in range(OW):
+                        w = ow * sw + j - pw
+                        if 0 <= h < H and 0 <= w < W:
+                            cols[n, c, i, j, oh, ow] = x[n, c, h, w]
+                        else:
+                            cols[n, c, i, j, oh, ow] = 0
+
+
+@njit(cache=True, parallel=True)
+def _col2im_k(cols, kh, kw, sh, sw, ph, pw, x):
+    N, C, H, W = x.shape
+    OH, OW = cols.shape[4], cols.shape[5]
+    for nc in prange(N * C):               # one plane per task, so += never races
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                x[n, c, h, w] = 0
+        for i in range(kh):
+            for j in range(kw):
+                for oh in range(OH):
+                    h = oh * sh + i - ph
+                    if 0 <= h < H:
+                        for ow in range(OW):
+                            w = ow * sw + j - pw
+                            if 0 <= w < W:
+                                x[n, c, h, w] += cols[n, c, i, j, oh, ow]
+
+
+def im2col(x, kh, kw, stride, padding):
+    """Unfold (N,C,H,W) -> (N, C*kh*kw, OH*OW), rows (c,i,j), columns (oh,ow)."""
+    sh, sw = _ref._pair(stride)
+    ph, pw = _ref._pair(padding)
+    x = np.asarray(x)
+    n, c, h, w = x.shape
+    oh, ow = _ref._out_size(h, kh, sh, ph), _ref._out_size(w, kw, sw, pw)
+    if x.dtype.type not in _FLOATS or x.size == 0 or oh <= 0 or ow <= 0:
+        return _ref.im2col(x, kh, kw, stride, padding)
+    cols = np.empty((n, c, kh, kw, oh, ow), x.dtype)
+    _im2col_k(x, kh, kw, sh, sw, ph, pw, cols)
+    return cols.reshape(n, c * kh * kw, oh * ow)
+
+
+def col2im(cols, x_shape, kh, kw, stride, padding):
+    """Adjoint of im2col (overlapping windows summed)."""
+    sh, sw = _ref._pair(stride)
+    ph, pw = _ref._pair(padding)
+    n, c, h, w = x_shape
+    oh, ow = _ref._out_size(h, kh, sh, ph), _ref._out_size(w, kw, sw, pw)
+    cols = np.asarray(cols)
+    if cols.dtype.type not in _FLOATS or cols.size == 0 or n * c * h * w == 0:
+        return _ref.col2im(cols, x_shape, kh, kw, stride, padding)
+    x = np.empty((n, c, h, w), cols.dtype)
+    _col2im_k(cols.reshape(n, c, kh, kw, oh, ow), kh, kw, sh, sw, ph, pw, x)
+    return x
+
+
+# ============================================================================ max pooling
+@njit(cache=True, parallel=True)
+def _maxpool_fwd_k(x, kh, kw, sh, sw, ph, pw, out, idx):
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for oh in range(OH):
+            h0 = oh * sh - ph
+            for ow in range(OW):
+                w0 = ow * sw - pw
+                best = -np.inf
+                bi = (h0 if h0 > 0 else 0) * W + (w0 if w0 > 0 else 0)   # first real pixel
+                for i in range(kh):
+                    h = h0 + i
+                    if 0 <= h < H:
+                        for j in range(kw):
+                            w = w0 + j
+                            if 0 <= w < W:
+                                v = x[n, c, h, w]
+                                # strict '>' keeps the first max; nan wins (like PyTorch)
+                                if v > best or (v != v and best == best):
+                                    best = v
+                                    bi = h * W + w
+                out[n, c, oh, ow] = best
+                idx[n, c, oh, ow] = bi
+
+
+@njit(cache=True, parallel=True)
+def _maxpool_bwd_k(g, idx, gx):
+    N, C, H, W = gx.shape
+    for nc in prange(N * C):               # each plane scattered by one task: no races
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                gx[n, c, h, w] = 0
+        for oh in range(g.shape[2]):
+            for ow in range(g.shape[3]):
+                k = idx[n, c, oh, ow]
+                gx[n, c, k // W, k % W] += g[n, c, oh, ow]
+
+
+def max_pool2d_forward(x, kernel, stride, padding):
+    """(out, argmax) of 2-D max pooling; argmax is the flat h*W+w index into the plane."""
+    kh, kw = _ref._pair(kernel)
+    sh, sw = _ref._pair(stride)
+    ph, pw = _ref._pair(padding)
+    x = np.asarray(x)
+    n, c, h, w = x.shape
+    oh, ow = _ref._out_size(h, kh, sh, ph), _ref._out_size(w, kw, sw, pw)
+    if x.dtype.type not in _FLOATS or x.size == 0 or oh <= 0 or ow <= 0:
+        return _ref.max_pool2d_forward(x, kernel, stride, padding)
+    out = np.empty((n, c, oh, ow), x.dtype)
+    idx = np.empty((n, c, oh, ow), np.int64)
+    _maxpool_fwd_k(x, kh, kw, sh, sw, ph, pw, out, idx)
+    return out, idx
+
+
+def max_pool2d_backward(grad_out, argmax, x_shape):
+    """Scatter-add grad_out to argmax positions."""
+    grad_out = np.asarray(grad_out)
+    if grad_out.dtype.type not in _FLOATS or grad_out.size == 0:
+        return _ref.max_pool2d_backward(grad_out, argmax, x_shape)
+    gx = np.empty(tuple(x_shape), grad_out.dtype)
+    _maxpool_bwd_k(grad_out, np.asarray(argmax, dtype=np.int64), gx)
+    return gx
+
+
+# ============================================================================ optimizers
+@njit(cache=True, parallel=True)
+def _sgd_k(p, g, buf, lr, momentum, dampening, nesterov, wd, first, has_buf):
+    for i in prange(p.size):
+        d = g[i] + wd * p[i] if wd != 0 else g[i]
+        if has_buf:
+            b = d if first else momentum * buf[i] + (1 - dampening) * d
+            buf[i] = b
+            d = d + momentum * b if nesterov else b
+        p[i] = p[i] - lr * d
+
+
+@njit(cache=True, parallel=True)
+def _adam_k(p, g, m, v, lr, beta1, beta2, eps, wd, decoupled, bc1, bc2_sqrt):
+    for i in prange(p.size):
+        gi = g[i]
+        if wd != 0:
+            if decoupled:
+                p[i] = p[i] * (1 - lr * wd)
+            else:
+                gi = gi + wd * p[i]
+        m[i] = beta1 * m[i] + (1 - beta1) * gi
+        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
+        denom = math.sqrt(v[i]) / bc2_sqrt + eps
+        p[i] = p[i] - (lr / bc1) * (m[i] / denom)
+
+
+def sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov, weight_decay,
+             first_step):
+    """Fused in-place SGD (one pass over param/grad/buf)."""
+    has_buf = momentum != 0
+    bufs = [momentum_buf] if has_buf else []
+    if not _flat_ok(param, grad, *bufs):
+        return _ref.sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov,
+                             weight_decay, first_step)
+    buf = momentum_buf.reshape(-1) if has_buf else param.reshape(-1)[:0]
+    _sgd_k(param.reshape(-1), grad.reshape(-1), buf, float(lr), float(momentum),
+           float(dampening), bool(nesterov), float(weight_decay), bool(first_step), has_buf)
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+              decoupled):
+    """Fused in-place Adam/AdamW (one pass instead of ~10 numpy temporaries)."""
+    if not _flat_ok(param, grad, exp_avg, exp_avg_sq):
+        return _ref.adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
+                              weight_decay, decoupled)
+    _adam_k(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+            float(lr), float(beta1), float(beta2), float(eps), float(weight_decay),
+            bool(decoupled), 1 - beta1 ** step, math.sqrt(1 - beta2 ** step))
