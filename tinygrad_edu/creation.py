@@ -41,6 +41,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         array = np.array(data._host_array())
     elif isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         array = _as_array([_nested_to_python(x) for x in data])
+    elif dtype is not None:
+        # no float32 default on the way: tensor(0.1, dtype=float64) must keep every digit of 0.1
+        array = np.array(data)
     else:
         array = np.array(_as_array(data))
     if array.dtype == object:
@@ -63,16 +66,16 @@ def from_numpy(array):
     return _finish(array)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.zeros(_sizes(size, None), np.float32), dtype, device, requires_grad)
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(np.zeros(_sizes(sizes, size), np.float32), dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_sizes(size, None), np.float32), dtype, device, requires_grad)
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(np.ones(_sizes(sizes, size), np.float32), dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.empty(_sizes(size, None), np.float32), dtype, device, requires_grad)
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(np.empty(_sizes(sizes, size), np.float32), dtype, device, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -102,15 +105,15 @@ def full_like(other, fill_value, dtype=None, device=None, requires_grad=False):
                 requires_grad=requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1)."""
-    array = numpy_generator(generator).random(_sizes(size, None), dtype=np.float32)
+    array = numpy_generator(generator).random(_sizes(sizes, size), dtype=np.float32)
     return _finish(array, dtype, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal."""
-    array = numpy_generator(generator).standard_normal(_sizes(size, None), dtype=np.float32)
+    array = numpy_generator(generator).standard_normal(_sizes(sizes, size), dtype=np.float32)
     return _finish(array, dtype, device, requires_grad)
 
 

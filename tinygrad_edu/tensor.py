@@ -170,7 +170,7 @@ class Tensor(Variable):
     def detach(self):
         """The same storage and version counter, cut out of the graph."""
         out = Tensor._wrap(self.payload)
-        out._version = self._version
+        out._version_counter = self._counter()
         return out
 
     def detach_(self):
@@ -183,7 +183,8 @@ class Tensor(Variable):
         """`other` as something an op accepts next to self: a Tensor or a Python number,
         with PyTorch's promotion (an int tensor meeting a float becomes float)."""
         if isinstance(other, Tensor):
-            if other.device != self.device:
+            # payload types differ exactly when devices may (numpy vs device array)
+            if type(other.payload) is not type(self.payload) and other.device != self.device:
                 raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
                                    f"least two devices, {self.device} and {other.device}!")
             return other
@@ -271,7 +272,11 @@ class Tensor(Variable):
         try:
             return Tensor._wrap(getattr(kernels_for(a, b), kernel_name)(a, b))
         except ValueError:
-            raise broadcast_error(_shape(a), _shape(b)) from None
+            # a and b are payloads here, not Tensors: read their shapes from the arrays
+            error = broadcast_error(tuple(np.shape(a)), tuple(np.shape(b)))
+            if error is None:
+                raise
+            raise error from None
 
     def __eq__(self, other):
         return False if other is None else self._compare("eq", other)
@@ -378,10 +383,12 @@ class Tensor(Variable):
             out = ops.MatMul.apply(a, b)
         except ValueError:
             raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
-        if other.dim() == 1:
-            out = out.squeeze(-1)
+        # drop the added row first: for 1-D @ 1-D the result (1, 1) must reach () and
+        # squeeze(-2) of a 1-D result would be out of range
         if self.dim() == 1:
             out = out.squeeze(-2)
+        if other.dim() == 1:
+            out = out.squeeze(-1)
         return out
 
     def mm(self, other):
@@ -417,9 +424,14 @@ class Tensor(Variable):
 
     def _pick(self, kernel_name, function, result_type, dim, keepdim):
         K = kernels_for(self.payload)
-        if self.numel() == 0:
+        # an empty tensor has no largest element, but max(dim) of a (0, 3) tensor along dim 1
+        # is a fine empty result: only refuse when the reduced dim itself is empty
+        if self.numel() == 0 and dim is None:
             raise RuntimeError(f"{result_type.__name__}(): Expected reduction dim to be specified "
                                f"for input.numel() == 0")
+        if self.numel() == 0 and self.shape[_one_dim(dim, self.dim())] == 0:
+            raise IndexError(f"{result_type.__name__}(): Expected reduction dim "
+                             f"{_one_dim(dim, self.dim())} to have non-zero size.")
         if dim is None:
             flat = self.reshape(-1)
             index = getattr(K, kernel_name)(flat.payload, 0, True)
@@ -569,7 +581,15 @@ class Tensor(Variable):
 
     def gather(self, dim, index):
         index = _index_payload(index)
-        return ops.Gather.apply(self, _one_dim(dim, self.dim()), index)
+        dim = _one_dim(dim, self.dim())
+        if index.ndim != self.dim():
+            raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        # PyTorch allows index.size(d) <= self.size(d) for d != dim and reads only the leading
+        # part of those dims; take_along_axis wants them equal, so cut self down to match
+        if any(i != s for d, (i, s) in enumerate(zip(index.shape, self.payload.shape)) if d != dim):
+            source = self[tuple(slice(None) if d == dim else slice(0, i) for d, i in enumerate(index.shape))]
+            return ops.Gather.apply(source, dim, index)
+        return ops.Gather.apply(self, dim, index)
 
     def chunk(self, chunks, dim=0):
         size = -(-self.shape[dim] // chunks)
@@ -631,7 +651,7 @@ class Tensor(Variable):
             raise RuntimeError(f"result type {dtypes.from_numpy_dtype(result.payload.dtype)} can't be "
                                f"cast to the desired output type {self.dtype}")
         kernels_for(self.payload).copy_into(self.payload, result.payload)
-        self._version.value += 1
+        self._counter().value += 1
         if recording:
             self.grad_fn = result.grad_fn
             self.requires_grad = True
@@ -740,7 +760,7 @@ class Tensor(Variable):
 
     def type(self, dtype=None):
         if dtype is None:
-            return f"tinygrad_edu.{self.dtype.name.capitalize()}Tensor"
+            return f"tinygrad_edu.{_LEGACY_TYPE_NAMES[self.dtype.name]}"
         dtype = dtypes.to_dtype(dtype)
         if dtype.numpy == self.payload.dtype:
             return self
@@ -786,7 +806,9 @@ class Tensor(Variable):
             extras.append(f"size={tuple(array.shape)}")
         if self.is_cuda:
             extras.append(f"device='{self.device}'")
-        if array.dtype not in (np.float32, np.int64, np.bool_):
+        # an empty body cannot show ints or bools, so PyTorch names every non-default dtype then
+        implied = (np.float32,) if array.size == 0 else (np.float32, np.int64, np.bool_)
+        if array.dtype not in implied:
             extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
@@ -798,6 +820,9 @@ class Tensor(Variable):
 
 
 _device_type = device
+# what `t.type()` answers, PyTorch's legacy class names: float32 -> 'FloatTensor'
+_LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+                      "int32": "IntTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -822,6 +847,8 @@ def _is_float_operand(other):
 def _promote(a, b):
     """PyTorch's category rule: when a float meets an int or bool, the int side becomes
     that float's dtype (numpy would widen int64 + float32 to float64)."""
+    if isinstance(b, Tensor) and a.payload.dtype is b.payload.dtype:
+        return a, b  # the common case: nothing to promote
     a_float = a.is_floating_point()
     if isinstance(b, Tensor):
         b_float = b.is_floating_point()
@@ -896,5 +923,7 @@ def _normalize_index_part(part):
     if isinstance(part, Tensor):
         return part.payload
     if isinstance(part, list):
-        return np.asarray(part)
+        array = np.asarray(part)
+        # `x[[]]` selects nothing, as in PyTorch; numpy would read [] as a float index and refuse
+        return array.astype(np.int64) if array.size == 0 else array
     return part
