@@ -12,5 +12,8 @@ from .functions import *  # noqa: F401,F403  cat, stack, where, relu, softmax, s
 from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .tensor import Size, Tensor
 from .value import Value
+from . import nn  # noqa: E402  last: nn builds on everything above
+from . import optim, utils
+from .serialization import load, save
 
 __version__ = "0.1.0"
