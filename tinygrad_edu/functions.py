@@ -5,7 +5,7 @@ Most are the Tensor method of the same name; cat, stack and where combine severa
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, _condition, _one_dim, _promote
+from .tensor import Tensor, _condition, _one_dim, _promote, check_same_device
 
 __all__ = ["cat", "concat", "stack", "where", "is_tensor", "numel", "relu", "softmax", "log_softmax",
            "argmax", "argmin", "sum", "mean", "max", "min", "mm", "matmul", "log", "exp", "sqrt",
@@ -21,9 +21,7 @@ def _same_dtype(tensors):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
-        if t.device != tensors[0].device:
-            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
-                               f"two devices, {tensors[0].device} and {t.device}!")
+    check_same_device(*tensors)
     floats = [t.payload.dtype for t in tensors if t.is_floating_point()]
     target = np.result_type(*(floats or [t.payload.dtype for t in tensors]))
     return [t.type(target) for t in tensors]

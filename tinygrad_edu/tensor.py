@@ -14,7 +14,7 @@ from .autograd import Variable, is_grad_enabled, no_grad
 from .backend import device, device_of, is_cuda_array, kernels_for, move
 from .random import numpy_generator
 
-__all__ = ["Tensor", "Size", "broadcast_error"]
+__all__ = ["Tensor", "Size", "broadcast_error", "check_same_device"]
 
 _ndarray = np.ndarray
 MaxResult = collections.namedtuple("max", ["values", "indices"])
@@ -46,6 +46,17 @@ def broadcast_error(shape_a, shape_b):
                 f"non-singleton dimension {dim}: shapes {list(shape_a)} and {list(shape_b)} "
                 f"cannot be broadcast together")
     return None
+
+
+def check_same_device(*tensors):
+    """Refuse to mix devices, naming both: data never moves between devices silently."""
+    first = tensors[0]
+    for other in tensors[1:]:
+        # payload types differ exactly when devices may (numpy vs device array)
+        if other is not None and type(other.payload) is not type(first.payload) \
+                and other.device != first.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {first.device} and {other.device}!")
 
 
 class Tensor(Variable):
@@ -183,10 +194,7 @@ class Tensor(Variable):
         """`other` as something an op accepts next to self: a Tensor or a Python number,
         with PyTorch's promotion (an int tensor meeting a float becomes float)."""
         if isinstance(other, Tensor):
-            # payload types differ exactly when devices may (numpy vs device array)
-            if type(other.payload) is not type(self.payload) and other.device != self.device:
-                raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
-                                   f"least two devices, {self.device} and {other.device}!")
+            check_same_device(self, other)
             return other
         if isinstance(other, (bool, numbers.Number, np.generic)):
             return other.item() if isinstance(other, np.generic) else other

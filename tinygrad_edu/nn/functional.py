@@ -14,7 +14,7 @@ from .. import ops
 from ..autograd import no_grad
 from ..backend import kernels_for, move
 from ..random import numpy_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, check_same_device
 
 __all__ = ["relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softplus", "softmax", "log_softmax",
            "linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "embedding", "batch_norm",
@@ -97,9 +97,24 @@ def log_softmax(input, dim=None, dtype=None):
 
 # --------------------------------------------------------------------------- layers
 def linear(input, weight, bias=None):
-    """input @ weight.T + bias: weight is (out_features, in_features), as in PyTorch."""
-    out = input.matmul(weight.t())
-    return out if bias is None else out + bias
+    """input @ weight.T + bias: weight is (out_features, in_features), as in PyTorch.
+
+    One fused node (ops.Linear) rather than transpose, matmul and add: the layer every model
+    has should cost one record in the graph."""
+    if input.dim() == 0 or weight.dim() != 2:
+        raise RuntimeError(f"linear: expected input of at least 1 dim and a 2-D weight, got "
+                           f"{list(input.shape)} and {list(weight.shape)}")
+    check_same_device(input, weight, bias)
+    if input.dim() == 1:
+        return linear(input.unsqueeze(0), weight, bias).squeeze(0)
+    if input.shape[-1] != weight.shape[1]:
+        rows = int(np.prod(input.shape[:-1]))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
+                           f"and {weight.shape[1]}x{weight.shape[0]})")
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        out = input.matmul(weight.t())  # mixed dtypes: let the general ops promote
+        return out if bias is None else out + bias
+    return ops.Linear.apply(input, weight, bias)
 
 
 def _batched_4d(input, name):
@@ -124,6 +139,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-d convolution (really cross-correlation, as in every deep learning library).
     `padding` is an int, a pair, 'valid' (no padding) or 'same' (odd kernels, stride 1)."""
     _unsupported("conv2d", dilation=(_pair(dilation, "dilation"), (1, 1)), groups=(groups, 1))
+    check_same_device(input, weight, bias)
     x, unbatched = _batched_4d(input, "conv2d")
     if weight.dim() != 4:
         raise RuntimeError(f"conv2d: expected a 4-D weight (out_channels, in_channels, kH, kW), "
@@ -413,6 +429,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """log_softmax + nll_loss in one fused, overflow-free op. `input` holds raw scores
     (logits), (N, C) or (N, C, d1, ...); `target` holds class indices 0..C-1, int64."""
     _check_reduction(reduction)
+    check_same_device(input, target)
     input, target, loss_shape = _class_inputs("cross_entropy", input, target, ignore_index)
     counted = target != ignore_index
     safe_target = target.where(counted, 0)  # an ignored row still needs a valid index in the kernel

@@ -3,7 +3,7 @@ from ..autograd import Function
 from ..backend import kernels_for
 from .elementwise import unbroadcast
 
-__all__ = ["MatMul"]
+__all__ = ["MatMul", "Linear"]
 
 
 def _swap_last_two(K, x):
@@ -27,3 +27,34 @@ class MatMul(Function):
         if ctx.needs_input_grad[1]:  # dL/dB = A^T @ dL/dC
             grad_b = unbroadcast(K.matmul(_swap_last_two(K, a), grad), b.shape)
         return grad_a, grad_b
+
+
+class Linear(Function):
+    """`x @ weight.T + bias` as one node: what nn.Linear computes on every step.
+
+    It is MatMul, a transpose and an Add fused, so a training step records one node per layer
+    instead of three, and backward needs no unbroadcast: the bias gradient is a column sum.
+    `x` may have leading batch dims; weight is (out_features, in_features) as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        K = kernels_for(x)
+        ctx.save_for_backward(x, weight)
+        out = K.matmul(x, K.transpose(weight, (1, 0)))
+        return out if bias is None else K.add(out, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        K = kernels_for(grad)
+        flat_grad = grad.reshape(-1, grad.shape[-1])      # (rows, out_features)
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:   # dL/dx = dL/dout @ W
+            grad_x = K.matmul(grad, weight)
+        if ctx.needs_input_grad[1]:   # dL/dW = dL/dout^T @ x, summed over every row
+            flat_x = x.reshape(-1, x.shape[-1])
+            grad_weight = K.matmul(K.transpose(flat_grad, (1, 0)), flat_x)
+        if ctx.needs_input_grad[2]:   # dL/db = sum of dL/dout over the rows
+            grad_bias = K.sum(flat_grad, 0, False)
+        return grad_x, grad_weight, grad_bias
