@@ -2,17 +2,24 @@
 
 Each public function is a thin Python wrapper that picks a path:
 
-* a Numba ``@njit(cache=True)`` kernel (``parallel=True`` + ``prange`` over
-  independent rows/planes/chunks) when the inputs are in the shape the kernel
-  was written for (usually: C-contiguous, same dtype, large enough that
-  spinning up two threads pays), or
+* a Numba ``@njit(cache=True)`` kernel when the inputs are in the shape the
+  kernel was written for (usually: C-contiguous, same dtype, large enough that
+  the call overhead pays), or
 * the numpy reference otherwise (tiny, broadcast, exotic layouts), or always
   for ops where measurement showed numpy is as fast or faster (marked
   "re-export" below; see docs/kernels.md for the numbers).
 
 Kernels are compiled lazily on first call (no eager signatures) and cached on
 disk.  Run with ``NUMBA_DISABLE_JIT=1`` to execute every kernel as plain Python
-(``prange`` becomes ``range``) and step through it in a debugger.
+and step through it in a debugger.
+
+Serial, not ``parallel=True``: measured on a 2-core machine, a training step ran
+at 1.6x PyTorch's speed with serial kernels and at 0.17x with two Numba threads,
+whenever anything else was running. A parallel kernel waits for its slowest
+thread (a whole scheduler slice when another process holds a core), its idle
+OpenMP threads spin and steal the core from BLAS and everything else, and a
+DataLoader worker forked after one has run is killed by GNU OpenMP. Only the
+optional GEMM (``matmul_blocked``, not the default) keeps ``prange``.
 
 Fast-math: we never use ``fastmath=True`` here because it includes the
 ``nnan``/``ninf`` flags, which let LLVM assume there are no NaN/inf values --
@@ -28,7 +35,7 @@ from numba import njit, prange
 from . import reference as _ref
 
 _FM = {"reassoc", "contract", "nsz", "arcp", "afn"}
-_PAR_MIN = 1 << 15   # below this many elements numpy's single call beats thread start-up
+_PAR_MIN = 1 << 15   # below this many elements numpy's single call beats the wrapper's checks
 _ROW_MIN = 1024      # softmax family: below this many elements numpy is fine
 _FLOATS = (np.float32, np.float64)
 # NB: this module defines/re-exports `abs`, `max`, `min`, `sum`, `pow`; Numba resolves
@@ -50,40 +57,40 @@ from .reference import (ones_like, zeros, copy, copy_into, astype, broadcast_to,
 # One flat (1-D, contiguous) kernel per op.  The wrapper reshapes contiguous
 # same-shape inputs to 1-D views, so one compiled signature per dtype covers
 # every shape.
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _add_k(a, b, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = a[i] + b[i]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _sub_k(a, b, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = a[i] - b[i]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _mul_k(a, b, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = a[i] * b[i]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _div_k(a, b, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = a[i] / b[i]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _maximum_k(a, b, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         x, y = a[i], b[i]
         out[i] = x if (x >= y or x != x) else y      # x != x: nan propagates like numpy
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _minimum_k(a, b, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         x, y = a[i], b[i]
         out[i] = x if (x <= y or x != x) else y
 
@@ -138,61 +145,61 @@ def minimum(a, b):
     return _binary(_minimum_k, _ref.minimum, a, b)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _neg_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = -a[i]
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _exp_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = math.exp(a[i])
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _log_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = math.log(a[i]) if a[i] > 0 else (-math.inf if a[i] == 0 else math.nan)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _sqrt_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = math.sqrt(a[i]) if a[i] >= 0 else math.nan
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _abs_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         x = a[i]
         out[i] = x if x >= 0 else -x   # note: `abs` is shadowed by the wrapper below
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _tanh_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = math.tanh(a[i])
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _sigmoid_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         x = a[i]
         e = math.exp(-x if x >= 0 else x)          # e^-|x| <= 1: never overflows
         out[i] = 1 / (1 + e) if x >= 0 else e / (1 + e)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _relu_k(a, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         x = a[i]
         out[i] = x if (x > 0 or x != x) else 0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _clamp_k(a, lo, hi, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         x = a[i]
         x = lo if x < lo else x
         out[i] = hi if x > hi else x
@@ -257,21 +264,21 @@ def clamp(a, lo, hi):
 
 
 # ============================================================================ fused activation backward
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _relu_backward_k(g, x, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = g[i] if x[i] > 0 else 0
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _tanh_backward_k(g, y, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = g[i] * (1 - y[i] * y[i])
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _sigmoid_backward_k(g, y, out):
-    for i in prange(out.size):
+    for i in range(out.size):
         out[i] = g[i] * y[i] * (1 - y[i])
 
 
@@ -291,19 +298,19 @@ def sigmoid_backward(grad, y):
 
 
 # ============================================================================ reductions
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _sum_all_k(a):
     s = 0.0                                # float64 accumulator: accurate for float32 too
-    for i in prange(a.size):
+    for i in range(a.size):
         s += a[i]
     return s
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _sum_pqr_k(a, out):
     """a viewed as (P, R, Q): out[p, q] = sum_r a[p, r, q] (float64 accumulation)."""
     P, R, Q = a.shape
-    for p in prange(P):
+    for p in range(P):
         if Q == 1:
             s = 0.0
             for r in range(R):
@@ -455,9 +462,9 @@ def matmul(a, b):
 
 
 # ============================================================================ softmax family
-@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "afn"})
+@njit(cache=True, fastmath={"contract", "arcp", "afn"})
 def _softmax_rows_k(x, out, log_out):
-    for r in prange(x.shape[0]):
+    for r in range(x.shape[0]):
         m = -np.inf
         for j in range(x.shape[1]):
             if x[r, j] > m:
@@ -477,9 +484,9 @@ def _softmax_rows_k(x, out, log_out):
                 out[r, j] = math.exp(x[r, j] - m) * inv
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, fastmath=_FM)
 def _softmax_backward_rows_k(g, y, out):
-    for r in prange(g.shape[0]):
+    for r in range(g.shape[0]):
         d = 0.0
         for j in range(g.shape[1]):
             d += g[r, j] * y[r, j]
@@ -526,9 +533,9 @@ def softmax_backward(grad, y, axis):
 
 
 # ============================================================================ cross-entropy
-@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "afn"})
+@njit(cache=True, fastmath={"contract", "arcp", "afn"})
 def _ce_forward_k(x, t, losses, probs):
-    for r in prange(x.shape[0]):
+    for r in range(x.shape[0]):
         m = -np.inf
         for j in range(x.shape[1]):
             if x[r, j] > m:
@@ -544,9 +551,9 @@ def _ce_forward_k(x, t, losses, probs):
         losses[r] = m + math.log(s) - x[r, t[r]]      # logsumexp - logit[target]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _ce_backward_k(gl, p, t, out):
-    for r in prange(p.shape[0]):
+    for r in range(p.shape[0]):
         g = gl[r]
         for j in range(p.shape[1]):
             out[r, j] = p[r, j] * g
@@ -580,11 +587,11 @@ def cross_entropy_backward(grad_losses, probs, targets):
 
 
 # ============================================================================ convolution helpers
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _im2col_k(x, kh, kw, sh, sw, ph, pw, cols):
     N, C, H, W = x.shape
     OH, OW = cols.shape[4], cols.shape[5]
-    for nc in prange(N * C):               # every (n, c) plane is independent
+    for nc in range(N * C):               # every (n, c) plane is independent
         n = nc // C
         c = nc % C
         for i in range(kh):
@@ -599,11 +606,11 @@ def _im2col_k(x, kh, kw, sh, sw, ph, pw, cols):
                             cols[n, c, i, j, oh, ow] = 0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _col2im_k(cols, kh, kw, sh, sw, ph, pw, x):
     N, C, H, W = x.shape
     OH, OW = cols.shape[4], cols.shape[5]
-    for nc in prange(N * C):               # one plane per task, so += never races
+    for nc in range(N * C):               # one plane per task, so += never races
         n = nc // C
         c = nc % C
         for h in range(H):
@@ -649,11 +656,11 @@ def col2im(cols, x_shape, kh, kw, stride, padding):
 
 
 # ============================================================================ max pooling
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _maxpool_fwd_k(x, kh, kw, sh, sw, ph, pw, out, idx):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
-    for nc in prange(N * C):
+    for nc in range(N * C):
         n = nc // C
         c = nc % C
         for oh in range(OH):
@@ -677,10 +684,10 @@ def _maxpool_fwd_k(x, kh, kw, sh, sw, ph, pw, out, idx):
                 idx[n, c, oh, ow] = bi
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _maxpool_bwd_k(g, idx, gx):
     N, C, H, W = gx.shape
-    for nc in prange(N * C):               # each plane scattered by one task: no races
+    for nc in range(N * C):               # each plane scattered by one task: no races
         n = nc // C
         c = nc % C
         for h in range(H):
@@ -719,9 +726,9 @@ def max_pool2d_backward(grad_out, argmax, x_shape):
 
 
 # ============================================================================ optimizers
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _sgd_k(p, g, buf, lr, momentum, dampening, nesterov, wd, first, has_buf):
-    for i in prange(p.size):
+    for i in range(p.size):
         d = g[i] + wd * p[i] if wd != 0 else g[i]
         if has_buf:
             b = d if first else momentum * buf[i] + (1 - dampening) * d
@@ -730,9 +737,9 @@ def _sgd_k(p, g, buf, lr, momentum, dampening, nesterov, wd, first, has_buf):
         p[i] = p[i] - lr * d
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _adam_k(p, g, m, v, lr, beta1, beta2, eps, wd, decoupled, bc1, bc2_sqrt):
-    for i in prange(p.size):
+    for i in range(p.size):
         gi = g[i]
         if wd != 0:
             if decoupled:

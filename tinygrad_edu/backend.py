@@ -8,6 +8,7 @@ They share names and argument order, so an op never says which one it runs on.
 """
 import importlib
 import os
+import types
 
 import numpy as np
 
@@ -54,11 +55,32 @@ CPU = device("cpu")
 CUDA = device("cuda", 0)
 
 
+# Which CPU kernel runs by default: numpy (kernels.reference) for these, Numba (kernels.cpu)
+# for every other name. Chosen by measurement (benchmarks/kernels.py, serial Numba against
+# numpy on a 2-core machine; the ratio is Numba's speed over numpy's at 10^6 / 10^7 elements).
+# numpy keeps plain memory-bound arithmetic (a tie, and one call less) and the transcendental
+# functions (its vectorised exp/tanh beat Numba's scalar libm calls); Numba wins where one pass
+# replaces several numpy passes: relu, the fused backwards, softmax/cross-entropy backward,
+# sums, pooling, col2im, the SGD update.
+NUMPY_ON_CPU = {
+    "add": "0.96 / 0.89", "sub": "as add", "mul": "0.85 / 1.04", "div": "as mul",
+    "maximum": "1.14 / 0.99", "minimum": "as maximum", "neg": "0.85 / 0.91",
+    "abs": "0.89 / 1.01", "clamp": "1.24 / 0.81", "exp": "0.50 / 0.71", "log": "0.52 / 0.76",
+    "tanh": "0.24 / 0.14", "sigmoid": "0.37 / 0.48", "softmax": "0.16 / 0.41",
+    "log_softmax": "0.34 / 0.75", "cross_entropy_forward": "0.36 / 0.73",
+    "im2col": "0.82 / 1.06 (LeNet's two convolutions)", "adam_step": "0.71 (200k parameters)",
+}
+
+
 def _choose_cpu_kernels():
-    """The CPU kernel module: Numba kernels unless TINYGRAD_EDU_BACKEND=numpy asks for the reference."""
+    """The CPU kernel namespace: the table above, or the numpy reference alone when
+    TINYGRAD_EDU_BACKEND=numpy asks for it (for comparison and reading)."""
     if os.environ.get("TINYGRAD_EDU_BACKEND", "").lower() == "numpy":
         return reference
-    return importlib.import_module("kernels.cpu")
+    numba_kernels = importlib.import_module("kernels.cpu")
+    return types.SimpleNamespace(**{
+        name: getattr(reference if name in NUMPY_ON_CPU else numba_kernels, name)
+        for name in reference.__all__})
 
 
 cpu_kernels = _choose_cpu_kernels()
