@@ -177,20 +177,17 @@ class Node:
     Every op makes a node, so a node is cheap: two fields are set per op; the rarely
     used ones below start as class-level defaults and are set only on nodes that need them.
     """
-    __slots__ = ("function", "next_functions", "_saved", "__dict__", "__weakref__")
+    __slots__ = ("function", "next_functions", "needs_input_grad", "_saved", "__dict__",
+                 "__weakref__")
     pre_hooks = ()          # hooks on the gradient arriving here (register_hook)
     retained = None         # weak reference to the output whose .grad to keep (retain_grad)
     _saved_versions = ()    # (counter, version, label) of each saved input, for the in-place check
 
-    def __init__(self, function, next_functions=()):
+    def __init__(self, function, next_functions=(), needs_input_grad=()):
         self.function = function
         self.next_functions = next_functions
+        self.needs_input_grad = needs_input_grad  # one bool per input: does it need a gradient?
         self._saved = ()
-
-    @property
-    def needs_input_grad(self):
-        """One bool per input of forward: does it need a gradient?"""
-        return tuple([edge is not None for edge in self.next_functions])
 
     def name(self):
         """The label every tool uses: `MulBackward` for the op `Mul`."""
@@ -314,25 +311,27 @@ class Function:
         grad, record the ctx as a Node that links the result to its inputs' nodes."""
         payloads = []
         edges = []  # per input: the node its gradient goes to, or None
+        needs = []  # per input: does it need a gradient?
         wrap = None
-        record = False
         for x in inputs:
             if isinstance(x, Variable):
                 payloads.append(x.payload)
                 if wrap is None:
                     wrap = x._wrap
                 if x.requires_grad:
-                    record = True
                     edges.append(x.grad_fn or x._edge())
+                    needs.append(True)
                     continue
             else:
                 payloads.append(x)
             edges.append(None)
-        ctx = Node(cls, edges)
+            needs.append(False)
+        record = True in needs and _grad_mode.enabled
+        ctx = Node(cls, edges, tuple(needs))
         output = wrap(cls.forward(ctx, *payloads))
         if cls.returns_view:  # a view shares its base's version counter: writing one writes both
             output._version_counter = inputs[0]._counter()
-        if record and _grad_mode.enabled:
+        if record:
             output.grad_fn = ctx
             output.requires_grad = True
             if ctx._saved and output._tracks_versions:

@@ -14,7 +14,7 @@ import numpy as np
 
 from kernels import reference
 
-__all__ = ["device", "kernels_for", "device_of", "move", "cpu_kernels", "is_cuda_array"]
+__all__ = ["device", "kernels_for", "device_of", "move", "full", "cpu_kernels", "is_cuda_array", "is_contiguous"]
 
 
 class device:
@@ -95,14 +95,17 @@ def _cuda():
 
 
 def is_cuda_array(x):
-    """True for a numba device array (anything that speaks the CUDA array interface)."""
-    return hasattr(x, "__cuda_array_interface__")
+    """True for a numba device array (the simulator's fake ones included: they do not speak the
+    CUDA array interface, but both kinds carry numba's `__cuda_ndarray__` marker)."""
+    return getattr(x, "__cuda_ndarray__", False) or hasattr(x, "__cuda_array_interface__")
 
 
-def kernels_for(*arrays):
+def kernels_for(first, *others):
     """The kernel module for these arrays. The first array decides: Tensor refuses to mix
     devices before any op runs, so the others live on the same one (Python numbers are skipped)."""
-    for x in arrays:
+    if type(first) is _ndarray:  # the common case, checked first because every op asks
+        return cpu_kernels
+    for x in (first, *others):
         if type(x) is _ndarray:
             return cpu_kernels
         if is_cuda_array(x):
@@ -110,12 +113,29 @@ def kernels_for(*arrays):
     return cpu_kernels
 
 
+def is_contiguous(array):
+    """C-contiguity of a numpy or device array (numba's device arrays answer through a method,
+    not numpy's `.flags.c_contiguous`)."""
+    return array.is_c_contiguous() if is_cuda_array(array) else array.flags.c_contiguous
+
+
 def device_of(array):
     return CUDA if is_cuda_array(array) else CPU
+
+
+def full(shape, value, dtype, target):
+    """A new array of `shape` filled with `value`, made directly on `target` (a cuda array is
+    filled by a kernel: nothing is copied from the host)."""
+    if target.type == "cuda":
+        array = _cuda().zeros(shape, dtype)
+        if value != 0:
+            _cuda().copy_into(array, value)
+        return array
+    return np.full(shape, value, dtype)
 
 
 def move(array, target):
     """Copy an array to `target` (a device); returns it unchanged when already there."""
     if target.type == "cuda":
-        return array if is_cuda_array(array) else _cuda().to_device(np.ascontiguousarray(array))
+        return array if is_cuda_array(array) else _cuda().to_device(array)
     return _cuda().to_host(array) if is_cuda_array(array) else array

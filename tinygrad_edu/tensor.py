@@ -11,7 +11,7 @@ import numpy as np
 
 from . import dtypes, ops
 from .autograd import Variable, is_grad_enabled, no_grad
-from .backend import device, device_of, is_cuda_array, kernels_for, move
+from .backend import device, device_of, is_contiguous, is_cuda_array, kernels_for, move
 from .random import numpy_generator
 
 __all__ = ["Tensor", "Size", "broadcast_error", "check_same_device"]
@@ -108,7 +108,8 @@ class Tensor(Variable):
     def backward(self, gradient=None, retain_graph=False):
         """Backpropagate from this tensor; `gradient` is required unless it has one element."""
         if gradient is not None:
-            gradient = gradient if isinstance(gradient, Tensor) else Tensor._wrap(np.asarray(gradient))
+            gradient = gradient if isinstance(gradient, Tensor) else \
+                Tensor._wrap(move(np.asarray(gradient, dtype=self.payload.dtype), self.device))
             if tuple(gradient.shape) != tuple(self.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output has a shape of "
                                    f"{list(gradient.shape)} and output has a shape of {list(self.shape)}")
@@ -203,10 +204,13 @@ class Tensor(Variable):
         return NotImplemented
 
     def _binary(self, function, other, reverse=False):
-        other = self._operand(other)
-        if other is NotImplemented:
-            return NotImplemented
-        a, b = _promote(self, other)
+        if _needs_no_promotion(self, other):  # the common cases, checked cheaply first
+            a, b = self, other
+        else:
+            other = self._operand(other)
+            if other is NotImplemented:
+                return NotImplemented
+            a, b = _promote(self, other)
         if reverse:
             a, b = b, a
         try:
@@ -502,7 +506,7 @@ class Tensor(Variable):
 
     def view(self, *shape):
         shape = _resolve_shape(_size_args(shape), self.numel())
-        if not self.payload.flags.c_contiguous and self.numel() > 1 and shape != self.payload.shape:
+        if not is_contiguous(self.payload) and self.numel() > 1 and shape != self.payload.shape:
             raise RuntimeError("view size is not compatible with input tensor's size and stride "
                                "(at least one dimension spans across two contiguous subspaces). "
                                "Use .reshape(...) instead.")
@@ -579,10 +583,10 @@ class Tensor(Variable):
         return self.expand(other.shape)
 
     def contiguous(self):
-        return self if self.payload.flags.c_contiguous else ops.Copy.apply(self)
+        return self if is_contiguous(self.payload) else ops.Copy.apply(self)
 
     def is_contiguous(self):
-        return bool(self.payload.flags.c_contiguous)
+        return bool(is_contiguous(self.payload))
 
     def clone(self):
         return ops.Copy.apply(self)
@@ -846,6 +850,16 @@ def _shape(x):
     return tuple(x.shape) if isinstance(x, Tensor) else ()
 
 
+def _needs_no_promotion(tensor, other):
+    """True when `tensor (op) other` can run as is: another tensor of the same dtype on the
+    same device, or a Python float with a float tensor, or a Python int with a number tensor."""
+    if type(other) is Tensor:
+        return (other.payload.dtype is tensor.payload.dtype
+                and type(other.payload) is type(tensor.payload))
+    kind = tensor.payload.dtype.kind
+    return (type(other) is float and kind == "f") or (type(other) is int and kind in "fiu")
+
+
 def _is_float_operand(other):
     if isinstance(other, Tensor):
         return other.is_floating_point()
@@ -873,7 +887,8 @@ def _promote(a, b):
 
 def _condition(condition):
     if isinstance(condition, Tensor):
-        return condition.payload if condition.payload.dtype == np.bool_ else condition.payload != 0
+        payload = condition.payload
+        return payload if payload.dtype == np.bool_ else kernels_for(payload).ne(payload, 0)
     return np.asarray(condition, dtype=bool)
 
 
