@@ -248,9 +248,10 @@ def embedding(input, weight, padding_idx=None):
     if input.is_floating_point():
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following "
                            f"scalar types: Long, Int; but got {input.dtype} instead")
-    indices = input._host_array()
     count = weight.shape[0]
-    if indices.size and (indices.min() < 0 or indices.max() >= count):
+    # on a GPU the indices stay there: unchecked, as with PyTorch's device-side assert
+    indices = input.payload if input.is_cuda else input._host_array()
+    if not input.is_cuda and indices.size and (indices.min() < 0 or indices.max() >= count):
         bad = indices.min() if indices.min() < 0 else indices.max()
         raise IndexError(f"index out of range in self: index {bad} for an embedding of "
                          f"{count} rows (valid indices are 0 to {count - 1})")
@@ -385,7 +386,8 @@ def _class_inputs(name, input, target, ignore_index):
     else:
         raise ValueError(f"{name}: input must have at least 1 dimension, got a 0-d tensor")
     classes = input.shape[1]
-    values = target._host_array()
+    # checked on the host only for CPU targets: reading cuda targets back would sync every step
+    values = np.zeros(0, np.int64) if target.is_cuda else target._host_array()
     bad = values[((values < 0) | (values >= classes)) & (values != ignore_index)]
     if bad.size:
         raise IndexError(f"Target {bad[0]} is out of bounds for {classes} classes (class indices "
@@ -397,7 +399,9 @@ def _weighted_class_reduction(losses, target, weight, ignore_index, reduction, l
     """Apply class weights and ignore_index to per-row losses, then reduce. 'mean' divides by
     the total weight of the counted rows (not by N), exactly as PyTorch's weighted mean."""
     counted = target != ignore_index
-    if weight is None and counted._host_array().all():  # the common case: a plain mean or sum
+    # the common case, a plain mean or sum (on cuda the weighted form below gives the same
+    # numbers without reading `counted` back to the host)
+    if weight is None and not counted.is_cuda and counted._host_array().all():
         return losses.reshape(loss_shape) if reduction == "none" else _reduce(losses, reduction)
     if weight is not None:
         if tuple(weight.shape) != (classes,):
@@ -453,7 +457,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     Prefer binary_cross_entropy_with_logits on raw scores: it is more accurate."""
     _check_reduction(reduction)
     _same_shape("binary_cross_entropy", input, target)
-    values = input._host_array()
+    values = np.zeros(0) if input.is_cuda else input._host_array()   # (no host read on cuda)
     if values.size and (values.min() < 0 or values.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1 (got values from "
                            f"{values.min()} to {values.max()}; pass raw scores to "

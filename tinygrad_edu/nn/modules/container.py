@@ -16,7 +16,35 @@ def _position(index, length):
     return index % length
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: length, iteration, and adding modules at the end
+    or at a position (names are renumbered 0, 1, 2, ...)."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._modules.clear()
+        for i, item in enumerate(modules):
+            self.add_module(str(i), item)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Runs its modules in order, each on the previous one's output:
     `Sequential(Linear(2, 8), ReLU(), Linear(8, 1))` or `Sequential(OrderedDict([("fc", ...), ...]))`."""
 
@@ -54,31 +82,9 @@ class Sequential(Module):
             self._modules = collections.OrderedDict(
                 (str(i), module) for i, module in enumerate(self._modules.values()))
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index, module):
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._modules.clear()
-        for i, item in enumerate(modules):
-            self.add_module(str(i), item)
-        return self
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules that registers them (named 0, 1, ...). It has no forward: you decide
     how to call them, e.g. `for layer in self.layers: x = layer(x)`."""
 
@@ -102,33 +108,11 @@ class ModuleList(Module):
         for i, module in enumerate(modules):  # renumber, so names stay 0..len-1
             self.add_module(str(i), module)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other):
         return ModuleList(list(self) + list(other))
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index, module):
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._modules.clear()
-        for i, item in enumerate(modules):
-            self.add_module(str(i), item)
 
     def __repr__(self):
         """PyTorch's compact form: a run of identical layers prints once, as `(0-2): 3 x Linear(...)`."""
