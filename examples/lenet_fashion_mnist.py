@@ -27,7 +27,7 @@ class LeNet(nn.Module):
 
 
 if __name__ == "__main__":
-    arguments = parse_args("Train LeNet-5 on Fashion-MNIST", default_lr=0.05)
+    arguments = parse_args("Train LeNet-5 on Fashion-MNIST", default_lr=0.1, default_epochs=8)
     model = LeNet()
     print(model)
     fit(model, arguments)

@@ -20,12 +20,12 @@ except ImportError:  # progress bars are a nicety, not a requirement
         return iterable
 
 
-def parse_args(description, default_lr):
+def parse_args(description, default_lr, default_epochs=3):
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", default=None,
                         help="folder with the four official Fashion-MNIST files "
                              "(default: the small sample embedded in the package)")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=default_epochs)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=default_lr)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
