@@ -1,41 +1,61 @@
-"""numba.cuda kernels: same names and argument order as ``kernels.reference``.
+"""numba.cuda backend: same names and argument order as ``kernels.reference``.
 
-Inputs and outputs are numba device arrays (make them with ``to_device``, read
-them back with ``to_host``).  ``numba.cuda`` is imported lazily, on the first
-kernel call, so importing this module never needs a GPU or a driver, and the
-same code runs in numba's CUDA *simulator* (``NUMBA_ENABLE_CUDASIM=1``, set
-before Python starts) where every thread is a Python thread you can break into.
+Inputs and outputs are numba device arrays (make them with ``to_device``, read them back
+with ``to_host``).  Every function here runs on the device: data crosses to the host only in
+``to_host`` (and for the single integer in ``_read_count``, see "The one exception" below).
+This file is the *host* side -- shapes, dtypes, launch sizes; the kernels themselves, what
+one GPU thread does, are in ``kernels/cuda_device.py``, imported on the first call so that
+``import kernels.cuda`` needs neither a GPU nor a driver.  The same code runs in numba's CUDA
+*simulator* (``NUMBA_ENABLE_CUDASIM=1``, set before Python starts), where every thread is a
+Python thread you can break into.
 
-Patterns used (kept deliberately simple; the simulator has no warp shuffles):
+Layout rule: every array this module returns is **C-contiguous**.  Numba device arrays have
+no general strided views, so ``transpose``, ``broadcast_to`` and ``getitem`` return copies
+made by a strided-copy kernel (they are views in numpy).  In exchange every kernel can treat
+its inputs as flat 1-D arrays, and ``reshape`` always works.  N-d layouts reach a kernel as a
+``shape`` tuple plus a ``strides`` tuple in elements; a stride of 0 reads one element many
+times, which is how broadcasting operands are read without copying them first.
 
-* elementwise ops: a 1-D grid-stride loop (`for i in range(start, n, stride)`),
-  so one launch configuration covers any size;
-* reductions / softmax rows: one block per row (or per chunk), a tree
-  reduction in shared memory with ``cuda.syncthreads()`` between levels;
-* matmul: 64x64 C tiles per block held in registers, 16x16 threads each owning
-  a 4x4 register tile; A and B tiles of depth 8 staged through shared memory.
+The one exception: a boolean mask index (``x[mask]``) makes an array whose size is the number
+of True entries, so that one integer is read back to the host to allocate the result
+(PyTorch synchronises there too).  The mask itself stays on the device.
 
-Ops without a device kernel here (comparisons, where, max/min/argmax/argmin,
-log_softmax_backward, im2col/col2im, max pooling, non-trivial broadcasting)
-run through the numpy reference via a host round trip -- correct, but slow; see
-docs/kernels.md.
+Integer index arrays that live on the device are not bounds-checked (a GPU thread cannot
+raise; PyTorch uses a device-side assert).  Index arrays given from the host (Python lists)
+are checked before they are copied over.
 """
-import functools
+import importlib
 import math
+import os
+from collections import namedtuple
 
 import numpy as np
 
 from . import reference as _ref
 
-import os
+_SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+# the simulator runs blocks one after another and each thread as a Python thread: give it few
+_MAX_BLOCKS = 2 if _SIMULATOR else 1024          # grid-stride kernels
+_MAX_ROW_BLOCKS = 2 if _SIMULATOR else 65535     # one block per row / output element
+_dev_module = None
 
-# threads per block for 1-D kernels and row reductions (a power of two); the simulator
-# runs each thread as a Python thread, so use fewer there
-_TPB = 32 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 256
-_BM = _BN = 64       # matmul block tile
-_BK = 8              # matmul K-depth staged in shared memory
-_TM = _TN = 4        # per-thread register tile (16x16 threads x 4x4 = 64x64)
-cuda = None          # numba.cuda, bound lazily by _k()
+
+def _dev():
+    """kernels.cuda_device, imported on first use (importing numba.cuda costs ~1 s)."""
+    global _dev_module
+    if _dev_module is None:
+        _make_simulator_faithful()
+        _dev_module = importlib.import_module("kernels.cuda_device")
+    return _dev_module
+
+
+def _make_simulator_faithful():
+    """Under the simulator, let fake device arrays report their shape as a plain tuple, as
+    real ones do: the simulator's shape tuples refuse negative indexes (`a.shape[-1]`), which
+    would fail code that works on a GPU."""
+    if _SIMULATOR:
+        from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+        FakeCUDAArray.shape = property(lambda self: self._ary.shape)
 
 
 def is_available():
@@ -47,14 +67,13 @@ def is_available():
         return False
 
 
-def _cuda():
-    from numba import cuda
-    return cuda
-
-
 def to_device(a):
     """Copy a numpy array (made contiguous) to the device."""
-    return _cuda().to_device(np.ascontiguousarray(a))
+    from numba import cuda
+    _make_simulator_faithful()
+    a = np.asarray(a)
+    # (np.ascontiguousarray alone would turn a 0-d array into a 1-d one)
+    return cuda.to_device(np.ascontiguousarray(a).reshape(a.shape))
 
 
 def to_host(d):
@@ -64,357 +83,138 @@ def to_host(d):
     return d.copy_to_host()
 
 
-def _grid(n):
-    # (module defines `max`/`min`/`sum`/`abs`/`pow`, so no builtins by those names here)
-    blocks = (n + _TPB - 1) // _TPB
-    return 1 if blocks < 1 else (1024 if blocks > 1024 else blocks)
-
-
-@functools.lru_cache(maxsize=None)
-def _k():
-    """Define (once, lazily) all device kernels; returns a namespace of them."""
-    # `cuda` must be a module *global* inside kernels: the simulator swaps globals that
-    # refer to numba.cuda for its fake module while a kernel runs (closures are missed).
-    global cuda
-    cuda = _cuda()
-
-    def binary(op):
-        @cuda.jit
-        def kern(a, b, out):
-            start = cuda.grid(1)
-            stride = cuda.gridsize(1)
-            for i in range(start, out.size, stride):       # grid-stride loop
-                out[i] = op(a[i], b[i])
-        return kern
-
-    def binary_scalar(op):
-        @cuda.jit
-        def kern(a, s, out):
-            start = cuda.grid(1)
-            stride = cuda.gridsize(1)
-            for i in range(start, out.size, stride):
-                out[i] = op(a[i], s)
-        return kern
-
-    def unary(op):
-        @cuda.jit
-        def kern(a, out):
-            start = cuda.grid(1)
-            stride = cuda.gridsize(1)
-            for i in range(start, out.size, stride):
-                out[i] = op(a[i])
-        return kern
-
-    dev = cuda.jit(device=True)
-    ops2 = {
-        "add": dev(lambda x, y: x + y),
-        "sub": dev(lambda x, y: x - y),
-        "mul": dev(lambda x, y: x * y),
-        "div": dev(lambda x, y: x / y),
-        "pow": dev(lambda x, y: x ** y),
-        "maximum": dev(lambda x, y: x if (x >= y or x != x) else y),
-        "minimum": dev(lambda x, y: x if (x <= y or x != x) else y),
-        "relu_backward": dev(lambda g, x: g if x > 0 else 0),
-        "tanh_backward": dev(lambda g, y: g * (1 - y * y)),
-        "sigmoid_backward": dev(lambda g, y: g * y * (1 - y)),
-    }
-
-    @dev
-    def _sigmoid(x):
-        e = math.exp(-x if x >= 0 else x)          # e^-|x| <= 1: no overflow
-        return 1 / (1 + e) if x >= 0 else e / (1 + e)
-
-    ops1 = {
-        "neg": dev(lambda x: -x),
-        "exp": dev(lambda x: math.inf if x > 709.0 else math.exp(x)),   # (Python math raises on overflow in the simulator)
-        "log": dev(lambda x: math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)),
-        "sqrt": dev(lambda x: math.sqrt(x) if x >= 0 else math.nan),
-        "abs": dev(lambda x: x if x >= 0 else -x),
-        "tanh": dev(lambda x: math.tanh(x)),
-        "sigmoid": _sigmoid,
-        "relu": dev(lambda x: x if (x > 0 or x != x) else 0),
-    }
-    ns = {name: binary(op) for name, op in ops2.items()}
-    ns.update({name + "_s": binary_scalar(op) for name, op in ops2.items()})
-    ns.update({name: unary(op) for name, op in ops1.items()})
-
-    @cuda.jit
-    def clamp_k(a, lo, hi, out):
-        start = cuda.grid(1)
-        for i in range(start, out.size, cuda.gridsize(1)):
-            x = a[i]
-            x = lo if x < lo else x
-            out[i] = hi if x > hi else x
-    ns["clamp"] = clamp_k
-
-    @cuda.jit
-    def sum_rows_k(a, out):
-        """out[r] = sum(a[r, :]): one block per row, shared-memory tree reduction."""
-        buf = cuda.shared.array(_TPB, dtype=np.float64)
-        r = cuda.blockIdx.x
-        t = cuda.threadIdx.x
-        s = 0.0
-        for j in range(t, a.shape[1], cuda.blockDim.x):
-            s += a[r, j]
-        buf[t] = s
-        cuda.syncthreads()
-        step = cuda.blockDim.x // 2
-        while step > 0:                       # halve the active threads each level
-            if t < step:
-                buf[t] += buf[t + step]
-            cuda.syncthreads()
-            step //= 2
-        if t == 0:
-            out[r] = buf[0]
-    ns["sum_rows"] = sum_rows_k
-
-    @cuda.jit
-    def softmax_rows_k(x, out, log_out):
-        """Softmax (or log-softmax) of each row; one block per row."""
-        buf = cuda.shared.array(_TPB, dtype=np.float64)
-        r = cuda.blockIdx.x
-        t = cuda.threadIdx.x
-        n = x.shape[1]
-        m = -math.inf
-        for j in range(t, n, cuda.blockDim.x):
-            if x[r, j] > m:
-                m = x[r, j]
-        buf[t] = m
-        cuda.syncthreads()
-        step = cuda.blockDim.x // 2
-        while step > 0:
-            if t < step and buf[t + step] > buf[t]:
-                buf[t] = buf[t + step]
-            cuda.syncthreads()
-            step //= 2
-        m = buf[0]
-        if m == -math.inf:
-            m = 0.0
-        cuda.syncthreads()
-        s = 0.0
-        for j in range(t, n, cuda.blockDim.x):
-            s += math.exp(x[r, j] - m)        # x - max <= 0: no overflow
-        buf[t] = s
-        cuda.syncthreads()
-        step = cuda.blockDim.x // 2
-        while step > 0:
-            if t < step:
-                buf[t] += buf[t + step]
-            cuda.syncthreads()
-            step //= 2
-        s = buf[0]
-        for j in range(t, n, cuda.blockDim.x):
-            if log_out:
-                out[r, j] = x[r, j] - m - math.log(s)
-            else:
-                out[r, j] = math.exp(x[r, j] - m) / s
-    ns["softmax_rows"] = softmax_rows_k
-
-    @cuda.jit
-    def softmax_bwd_rows_k(g, y, out):
-        buf = cuda.shared.array(_TPB, dtype=np.float64)
-        r = cuda.blockIdx.x
-        t = cuda.threadIdx.x
-        d = 0.0
-        for j in range(t, g.shape[1], cuda.blockDim.x):
-            d += g[r, j] * y[r, j]
-        buf[t] = d
-        cuda.syncthreads()
-        step = cuda.blockDim.x // 2
-        while step > 0:
-            if t < step:
-                buf[t] += buf[t + step]
-            cuda.syncthreads()
-            step //= 2
-        d = buf[0]
-        for j in range(t, g.shape[1], cuda.blockDim.x):
-            out[r, j] = y[r, j] * (g[r, j] - d)
-    ns["softmax_bwd_rows"] = softmax_bwd_rows_k
-
-    @cuda.jit
-    def ce_pick_k(logp, t, losses):
-        i = cuda.grid(1)
-        if i < losses.size:
-            losses[i] = -logp[i, t[i]]
-    ns["ce_pick"] = ce_pick_k
-
-    @cuda.jit
-    def exp_inplace_k(a):
-        start = cuda.grid(1)
-        for i in range(start, a.size, cuda.gridsize(1)):
-            a[i] = math.exp(a[i])
-    ns["exp_inplace"] = exp_inplace_k
-
-    @cuda.jit
-    def ce_bwd_k(gl, p, t, out):
-        start = cuda.grid(1)
-        C = p.shape[1]
-        for k in range(start, p.size, cuda.gridsize(1)):
-            r = k // C
-            j = k % C
-            v = p[r, j] * gl[r]
-            if j == t[r]:
-                v -= gl[r]
-            out[r, j] = v
-    ns["ce_bwd"] = ce_bwd_k
-
-    @cuda.jit
-    def matmul_k(A, B, C):
-        """C = A @ B.  Block: 64x64 tile of C; thread (ty, tx): rows ty*4.., cols tx*4..."""
-        sA = cuda.shared.array((_BK, _BM), dtype=np.float32)   # A tile stored k-major
-        sB = cuda.shared.array((_BK, _BN), dtype=np.float32)
-        acc = cuda.local.array((_TM, _TN), dtype=np.float32)   # the 4x4 register tile
-        a_reg = cuda.local.array(_TM, dtype=np.float32)
-        b_reg = cuda.local.array(_TN, dtype=np.float32)
-        M, K = A.shape
-        N = B.shape[1]
-        tx = cuda.threadIdx.x
-        ty = cuda.threadIdx.y
-        tid = ty * 16 + tx
-        row0 = cuda.blockIdx.y * _BM
-        col0 = cuda.blockIdx.x * _BN
-        for i in range(_TM):
-            for j in range(_TN):
-                acc[i, j] = 0
-        for k0 in range(0, K, _BK):
-            # 256 threads stage 64x8 of A and 8x64 of B (2 elements each), zero-padded
-            for e in range(tid, _BM * _BK, 256):
-                r = e // _BK
-                kk = e % _BK
-                sA[kk, r] = A[row0 + r, k0 + kk] if (row0 + r < M and k0 + kk < K) else 0
-                kk2 = e // _BN
-                c = e % _BN
-                sB[kk2, c] = B[k0 + kk2, col0 + c] if (k0 + kk2 < K and col0 + c < N) else 0
-            cuda.syncthreads()
-            for kk in range(_BK):
-                for i in range(_TM):
-                    a_reg[i] = sA[kk, ty * _TM + i]
-                for j in range(_TN):
-                    b_reg[j] = sB[kk, tx * _TN + j]
-                for i in range(_TM):
-                    for j in range(_TN):
-                        acc[i, j] += a_reg[i] * b_reg[j]   # outer product in registers
-            cuda.syncthreads()
-        for i in range(_TM):
-            r = row0 + ty * _TM + i
-            if r < M:
-                for j in range(_TN):
-                    c = col0 + tx * _TN + j
-                    if c < N:
-                        C[r, c] = acc[i, j]
-    ns["matmul_f32"] = matmul_k
-
-    # float64 variant: same code, float64 staging (shared arrays need a fixed dtype)
-    @cuda.jit
-    def matmul_k64(A, B, C):
-        sA = cuda.shared.array((_BK, _BM), dtype=np.float64)
-        sB = cuda.shared.array((_BK, _BN), dtype=np.float64)
-        acc = cuda.local.array((_TM, _TN), dtype=np.float64)
-        M, K = A.shape
-        N = B.shape[1]
-        tx = cuda.threadIdx.x
-        ty = cuda.threadIdx.y
-        tid = ty * 16 + tx
-        row0 = cuda.blockIdx.y * _BM
-        col0 = cuda.blockIdx.x * _BN
-        for i in range(_TM):
-            for j in range(_TN):
-                acc[i, j] = 0
-        for k0 in range(0, K, _BK):
-            for e in range(tid, _BM * _BK, 256):
-                r = e // _BK
-                kk = e % _BK
-                sA[kk, r] = A[row0 + r, k0 + kk] if (row0 + r < M and k0 + kk < K) else 0
-                kk2 = e // _BN
-                c = e % _BN
-                sB[kk2, c] = B[k0 + kk2, col0 + c] if (k0 + kk2 < K and col0 + c < N) else 0
-            cuda.syncthreads()
-            for kk in range(_BK):
-                for i in range(_TM):
-                    a = sA[kk, ty * _TM + i]
-                    for j in range(_TN):
-                        acc[i, j] += a * sB[kk, tx * _TN + j]
-            cuda.syncthreads()
-        for i in range(_TM):
-            r = row0 + ty * _TM + i
-            if r < M:
-                for j in range(_TN):
-                    c = col0 + tx * _TN + j
-                    if c < N:
-                        C[r, c] = acc[i, j]
-    ns["matmul_f64"] = matmul_k64
-
-    @cuda.jit
-    def sgd_k(p, g, buf, lr, momentum, dampening, nesterov, wd, first, has_buf):
-        start = cuda.grid(1)
-        for i in range(start, p.size, cuda.gridsize(1)):
-            d = g[i] + wd * p[i] if wd != 0 else g[i]
-            if has_buf:
-                b = d if first else momentum * buf[i] + (1 - dampening) * d
-                buf[i] = b
-                d = d + momentum * b if nesterov else b
-            p[i] = p[i] - lr * d
-    ns["sgd"] = sgd_k
-
-    @cuda.jit
-    def adam_k(p, g, m, v, lr, beta1, beta2, eps, wd, decoupled, bc1, bc2_sqrt):
-        start = cuda.grid(1)
-        for i in range(start, p.size, cuda.gridsize(1)):
-            gi = g[i]
-            if wd != 0:
-                if decoupled:
-                    p[i] = p[i] * (1 - lr * wd)
-                else:
-                    gi = gi + wd * p[i]
-            m[i] = beta1 * m[i] + (1 - beta1) * gi
-            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-            p[i] = p[i] - (lr / bc1) * (m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps))
-    ns["adam"] = adam_k
-    return ns
-
-
-# ---------------------------------------------------------------------------- helpers
+# ============================================================================ helpers
 def _is_dev(x):
-    return hasattr(x, "copy_to_host")
+    return getattr(x, "__cuda_ndarray__", False)
 
 
-def _flat(d):
-    return d.reshape(d.size) if d.ndim != 1 else d
+def _is_scalar(x):
+    return isinstance(x, (bool, int, float, np.generic))
+
+
+def _check_device(*xs):
+    """Refuse host arrays next to device arrays: data never moves between devices silently."""
+    for x in xs:
+        if isinstance(x, np.ndarray):
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               "least two devices, cuda:0 and cpu!")
 
 
 def _empty(shape, dtype):
-    return _cuda().device_array(shape, dtype=dtype)
+    from numba import cuda
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    return cuda.device_array(tuple(int(s) for s in shape), dtype=np.dtype(dtype))
 
 
-def _host_fallback(fn, *args, **kw):
-    """Run the numpy reference on host copies and return device arrays."""
-    hargs = [to_host(a) if _is_dev(a) else a for a in args]
-    res = fn(*hargs, **kw)
-    if isinstance(res, tuple):
-        return tuple(to_device(np.asarray(r)) for r in res)
-    return None if res is None else to_device(np.asarray(res))
+def _flat(a):
+    """The 1-D view of a C-contiguous device array (every array here is one)."""
+    return a.reshape(a.size) if a.ndim != 1 else a
+
+
+def _shape(a):
+    # a plain tuple: the simulator's shapes reject negative indexes
+    return tuple(int(s) for s in a.shape)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _contiguous_strides(shape):
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return tuple(reversed(strides))
+
+
+def _padded(*tuples):
+    """Kernel tuples need at least one entry: a 0-d layout is one element at offset 0."""
+    if len(tuples[0]) == 0:
+        return tuple((1,) if i == 0 else (0,) for i in range(len(tuples)))
+    return tuple(tuple(int(v) for v in t) for t in tuples)
+
+
+def _grid(n):
+    """Blocks for a grid-stride loop over n items (a grid-stride loop works with any count)."""
+    blocks = (n + _dev().TPB - 1) // _dev().TPB
+    return 1 if blocks < 1 else (_MAX_BLOCKS if blocks > _MAX_BLOCKS else blocks)
+
+
+def _launch(kernel, n):
+    return kernel[_grid(n), _dev().TPB]
+
+
+def _row_launch(kernel, rows):
+    return kernel[1 if rows < 1 else (rows if rows < _MAX_ROW_BLOCKS else _MAX_ROW_BLOCKS),
+                  _dev().TPB]
+
+
+def _broadcast_strides(shape, target):
+    """Element strides that read a contiguous array of `shape` as if broadcast to `target`
+    (0 along the dims it is repeated on)."""
+    if len(shape) > len(target) or any(s != t and s != 1 for s, t in
+                                       zip(shape[::-1], target[::-1])):
+        raise ValueError(f"operands could not be broadcast together with shapes "
+                         f"{shape} {target}")
+    own = _contiguous_strides(shape)
+    lead = len(target) - len(shape)
+    return (0,) * lead + tuple(0 if s == 1 and t != 1 else st
+                               for s, t, st in zip(shape, target[lead:], own))
+
+
+def _full(shape, value, dtype):
+    out = _empty(shape, dtype)
+    if out.size:
+        _launch(_dev().fill_k, out.size)(_flat(out), np.dtype(dtype).type(value))
+    return out
+
+
+# ============================================================================ elementwise
+def _result_dtype(name, a, b):
+    """The dtype the numpy reference would give: ask it on one-element stand-ins."""
+    with np.errstate(all="ignore"):
+        return getattr(_ref, name)(*(np.ones(1, x.dtype) if _is_dev(x) else x
+                                     for x in (a, b))).dtype
 
 
 def _binary(name, a, b):
-    if a.ndim == 0 or a.size == 0:
-        return _host_fallback(getattr(_ref, name), a, b)
-    if _is_dev(b) and a.shape == b.shape and a.dtype == b.dtype:
-        out = _empty(a.shape, a.dtype)
-        _k()[name][_grid(a.size), _TPB](_flat(a), _flat(b), _flat(out))
+    if isinstance(a, np.generic) or (isinstance(a, np.ndarray) and a.ndim == 0):
+        a = a.item()           # numpy scalars count as Python numbers (weakly typed)
+    if isinstance(b, np.generic) or (isinstance(b, np.ndarray) and b.ndim == 0):
+        b = b.item()
+    _check_device(a, b)
+    if not _is_dev(a) and not _is_dev(b):     # two numbers (e.g. `b - 1` in pow's backward)
+        return getattr(_ref, name)(a, b)
+    dtype = _result_dtype(name, a, b)
+    same, broadcast, scalar_b, scalar_a = _dev().BINARY[name]
+    if not _is_dev(b):                    # array op number: the number is a kernel argument
+        out = _empty(a.shape, dtype)
+        if out.size:
+            s = np.result_type(a.dtype, b).type(b)
+            _launch(scalar_b, out.size)(_flat(a), s, _flat(out))
         return out
-    if not _is_dev(b) and np.ndim(b) == 0:
-        s = a.dtype.type(b)
-        out = _empty(a.shape, a.dtype)
-        _k()[name + "_s"][_grid(a.size), _TPB](_flat(a), s, _flat(out))
+    if not _is_dev(a):
+        out = _empty(b.shape, dtype)
+        if out.size:
+            s = np.result_type(b.dtype, a).type(a)
+            _launch(scalar_a, out.size)(s, _flat(b), _flat(out))
         return out
-    return _host_fallback(getattr(_ref, name), a, b)
-
-
-def _unary(name, a):
-    if a.size == 0 or a.ndim == 0:          # empty / 0-d: not worth a launch
-        return _host_fallback(getattr(_ref, name), a)
-    out = _empty(a.shape, a.dtype)
-    _k()[name][_grid(a.size), _TPB](_flat(a), _flat(out))
+    sa, sb = _shape(a), _shape(b)
+    if sa == sb:
+        out = _empty(sa, dtype)
+        if out.size:
+            _launch(same, out.size)(_flat(a), _flat(b), _flat(out))
+        return out
+    shape = tuple(np.broadcast_shapes(sa, sb))       # raises ValueError like numpy
+    out = _empty(shape, dtype)
+    if out.size:
+        shape_t, a_strides, b_strides = _padded(shape, _broadcast_strides(sa, shape),
+                                                _broadcast_strides(sb, shape))
+        _launch(broadcast, out.size)(_flat(a), a_strides, _flat(b), b_strides, _flat(out), shape_t)
     return out
 
 
@@ -425,9 +225,28 @@ def div(a, b): return _binary("div", a, b)                          # noqa: E704
 def pow(a, b): return _binary("pow", a, b)                          # noqa: E704
 def maximum(a, b): return _binary("maximum", a, b)                  # noqa: E704
 def minimum(a, b): return _binary("minimum", a, b)                  # noqa: E704
+def eq(a, b): return _binary("eq", a, b)                            # noqa: E704
+def ne(a, b): return _binary("ne", a, b)                            # noqa: E704
+def lt(a, b): return _binary("lt", a, b)                            # noqa: E704
+def le(a, b): return _binary("le", a, b)                            # noqa: E704
+def gt(a, b): return _binary("gt", a, b)                            # noqa: E704
+def ge(a, b): return _binary("ge", a, b)                            # noqa: E704
+def logical_and(a, b): return _binary("logical_and", a, b)          # noqa: E704
+def logical_or(a, b): return _binary("logical_or", a, b)            # noqa: E704
 def relu_backward(grad, x): return _binary("relu_backward", grad, x)        # noqa: E704
 def tanh_backward(grad, y): return _binary("tanh_backward", grad, y)        # noqa: E704
 def sigmoid_backward(grad, y): return _binary("sigmoid_backward", grad, y)  # noqa: E704
+
+
+def _unary(name, a, dtype=None):
+    if not _is_dev(a):                        # a number (e.g. log(2) in the backward of 2 ** x)
+        return getattr(_ref, name)(a)
+    out = _empty(a.shape, a.dtype if dtype is None else dtype)
+    if out.size:
+        _launch(_dev().UNARY[name], out.size)(_flat(a), _flat(out))
+    return out
+
+
 def neg(a): return _unary("neg", a)                                 # noqa: E704
 def exp(a): return _unary("exp", a)                                 # noqa: E704
 def log(a): return _unary("log", a)                                 # noqa: E704
@@ -440,139 +259,603 @@ def relu(a): return _unary("relu", a)                               # noqa: E704
 
 def clamp(a, lo, hi):
     """Clip to [lo, hi] (None = unbounded)."""
-    if a.size == 0:
-        return _host_fallback(_ref.clamp, a, lo, hi)
     out = _empty(a.shape, a.dtype)
-    _k()["clamp"][_grid(a.size), _TPB](_flat(a), a.dtype.type(-np.inf if lo is None else lo),
-                                      a.dtype.type(np.inf if hi is None else hi), _flat(out))
+    if out.size:
+        t = a.dtype.type
+        _launch(_dev().clamp_k, out.size)(_flat(a), t(-np.inf if lo is None else lo),
+                                          t(np.inf if hi is None else hi), _flat(out))
     return out
 
 
-# host round trip (no device kernel written yet) -------------------------------
-def eq(a, b): return _host_fallback(_ref.eq, a, b)                  # noqa: E704
-def ne(a, b): return _host_fallback(_ref.ne, a, b)                  # noqa: E704
-def lt(a, b): return _host_fallback(_ref.lt, a, b)                  # noqa: E704
-def le(a, b): return _host_fallback(_ref.le, a, b)                  # noqa: E704
-def gt(a, b): return _host_fallback(_ref.gt, a, b)                  # noqa: E704
-def ge(a, b): return _host_fallback(_ref.ge, a, b)                  # noqa: E704
-def where(cond, a, b): return _host_fallback(_ref.where, cond, a, b)            # noqa: E704
-def max(a, axis=None, keepdims=False): return _host_fallback(_ref.max, a, axis, keepdims)  # noqa
-def min(a, axis=None, keepdims=False): return _host_fallback(_ref.min, a, axis, keepdims)  # noqa
-def argmax(a, axis=None, keepdims=False): return _host_fallback(_ref.argmax, a, axis, keepdims)  # noqa
-def argmin(a, axis=None, keepdims=False): return _host_fallback(_ref.argmin, a, axis, keepdims)  # noqa
-def log_softmax_backward(grad, y, axis): return _host_fallback(_ref.log_softmax_backward, grad, y, axis)  # noqa
-def im2col(x, kh, kw, stride, padding): return _host_fallback(_ref.im2col, x, kh, kw, stride, padding)  # noqa
-def col2im(cols, x_shape, kh, kw, stride, padding): return _host_fallback(_ref.col2im, cols, x_shape, kh, kw, stride, padding)  # noqa
-def max_pool2d_forward(x, kernel, stride, padding): return _host_fallback(_ref.max_pool2d_forward, x, kernel, stride, padding)  # noqa
-def max_pool2d_backward(grad_out, argmax, x_shape): return _host_fallback(_ref.max_pool2d_backward, grad_out, argmax, x_shape)  # noqa
+def where(cond, a, b):
+    """cond ? a : b elementwise; all three broadcast, and a or b may be a Python number."""
+    _check_device(cond, a, b)
+    dtype = np.result_type(a.dtype if _is_dev(a) else a, b.dtype if _is_dev(b) else b)
+    # a number becomes a one-element array (filled on the device) read with stride 0
+    a = a if _is_dev(a) else _full((), a, dtype)
+    b = b if _is_dev(b) else _full((), b, dtype)
+    if not _is_dev(cond):
+        cond = _full((), bool(cond), np.bool_)
+    shapes = [_shape(x) for x in (cond, a, b)]
+    shape = tuple(np.broadcast_shapes(*shapes))
+    out = _empty(shape, dtype)
+    if out.size:
+        shape_t, cs, as_, bs = _padded(shape, *(_broadcast_strides(s, shape) for s in shapes))
+        _launch(_dev().where_k, out.size)(_flat(cond), cs, _flat(a), as_, _flat(b), bs,
+                                          _flat(out), shape_t)
+    return out
 
 
-# ---------------------------------------------------------------------------- reductions
+# ============================================================================ reductions
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(sorted({int(ax) % ndim if ndim else 0 for ax in axes}))
+
+
+def _reduce_layout(shape, axes, keepdims):
+    """Split `shape` into the kept dims (one output element each) and the reduced dims
+    (summed into it), each with its strides into the contiguous input."""
+    strides = _contiguous_strides(shape)
+    keep = [d for d in range(len(shape)) if d not in axes]
+    keep_shape, keep_strides = _padded(tuple(shape[d] for d in keep), tuple(strides[d] for d in keep))
+    red_shape, red_strides = _padded(tuple(shape[d] for d in axes), tuple(strides[d] for d in axes))
+    out_shape = tuple(1 if d in axes else s for d, s in enumerate(shape)) if keepdims else \
+        tuple(shape[d] for d in keep)
+    return out_shape, keep_shape, keep_strides, red_shape, red_strides, _numel(red_shape)
+
+
 def sum(a, axis=None, keepdims=False):
-    """Sum; device kernel when reducing everything or the trailing axes, else host."""
-    axes = tuple(range(a.ndim)) if axis is None else (
-        (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis))
-    trailing = tuple(range(a.ndim - len(axes), a.ndim))
-    if a.size == 0 or not axes or tuple(sorted(axes)) != trailing:
-        return _host_fallback(_ref.sum, a, axis, keepdims)
-    rows = int(np.prod(a.shape[:a.ndim - len(axes)]))
-    out = _empty(rows, np.float64)
-    _k()["sum_rows"][rows, _TPB](a.reshape(rows, a.size // rows), out)
-    res = to_host(out).astype(a.dtype)
-    shape = [d for d in a.shape[:a.ndim - len(axes)]] + ([1] * len(axes) if keepdims else [])
-    return to_device(res.reshape(shape))
+    """Sum over axis (None = all, int, or tuple): one block per output element, float64 accumulation."""
+    shape = _shape(a)
+    axes = _axes(axis, len(shape))
+    dtype = _ref.sum(np.ones(1, a.dtype)).dtype          # numpy's rule: bool/int32 sum to int64
+    out_shape, keep_shape, keep_strides, red_shape, red_strides, red_size = \
+        _reduce_layout(shape, axes, keepdims)
+    if a.size == 0 or not axes:
+        return zeros(out_shape, dtype) if a.size == 0 else astype(a.reshape(out_shape), dtype)
+    out = _empty(out_shape, dtype)
+    _row_launch(_dev().sum_k, out.size)(_flat(a), _flat(out), keep_shape, keep_strides,
+                                        red_shape, red_strides, red_size)
+    return out
 
 
-# ---------------------------------------------------------------------------- matmul
+def _argbest(a, axis, keepdims, want_max, what):
+    shape = _shape(a)
+    axes = _axes(axis, len(shape))
+    out_shape, keep_shape, keep_strides, red_shape, red_strides, red_size = \
+        _reduce_layout(shape, axes, keepdims)
+    values, indices = _empty(out_shape, a.dtype), _empty(out_shape, np.int64)
+    if values.size == 0:
+        return values, indices
+    if red_size == 0:
+        raise ValueError(f"zero-size array to reduction operation {what} which has no identity")
+    _row_launch(_dev().argbest_k, values.size)(_flat(a), _flat(values), _flat(indices), keep_shape,
+                                               keep_strides, red_shape, red_strides, red_size,
+                                               want_max)
+    return values, indices
+
+
+def max(a, axis=None, keepdims=False):
+    """Max over axis; NaN propagates."""
+    return _argbest(a, axis, keepdims, True, "maximum")[0]
+
+
+def min(a, axis=None, keepdims=False):
+    return _argbest(a, axis, keepdims, False, "minimum")[0]
+
+
+def argmax(a, axis=None, keepdims=False):
+    """Index (int64) of the first maximum along axis (flat index when axis is None)."""
+    return _argbest(a, axis, keepdims, True, "maximum")[1]
+
+
+def argmin(a, axis=None, keepdims=False):
+    return _argbest(a, axis, keepdims, False, "minimum")[1]
+
+
+# ============================================================================ matmul
+def _as_batch(x, batch, dtype):
+    """x as a 3-D (batch or 1, rows, cols) array of `dtype` for the batched kernel."""
+    x = x if x.dtype == dtype else astype(x, dtype)
+    shape = _shape(x)
+    own = shape[:-2]
+    if _numel(own) == 1:
+        return x.reshape((1,) + shape[-2:])
+    if (1,) * (len(batch) - len(own)) + own != batch:    # partly broadcast: materialise it
+        x = broadcast_to(x, batch + shape[-2:])
+    return x.reshape((_numel(batch),) + shape[-2:])
+
+
 def matmul(a, b):
-    """a @ b on device: tiled shared-memory kernel per 2-D slice (batch dims broadcast)."""
-    dt = np.result_type(a.dtype, b.dtype)
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    M, K, N = tuple(a.shape)[-2], tuple(a.shape)[-1], tuple(b.shape)[-1]
-    out = _empty(batch + (M, N), dt)
+    """a @ b on device: one launch of the tiled kernel, batch entries along grid z."""
+    _check_device(a, b)
+    sa, sb = _shape(a), _shape(b)
+    if len(sa) < 2 or len(sb) < 2:
+        raise ValueError("matmul: both operands need at least 2 dimensions here")
+    if sa[-1] != sb[-2]:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0 "
+                         f"(size {sb[-2]} is different from {sa[-1]})")
+    dtype = np.result_type(a.dtype, b.dtype)
+    compute = np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
+    batch = tuple(np.broadcast_shapes(sa[:-2], sb[:-2]))
+    M, K, N = sa[-2], sa[-1], sb[-1]
+    out_shape = batch + (M, N)
+    if _numel(out_shape) == 0 or K == 0:
+        return zeros(out_shape, dtype)
+    out = _empty((_numel(batch), M, N), compute)
+    kernel = _dev().matmul_f32_k if compute == np.float32 else _dev().matmul_f64_k
+    grid = ((N + _dev().BN - 1) // _dev().BN, (M + _dev().BM - 1) // _dev().BM, _numel(batch))
+    threads = (_dev().MM_THREADS, _dev().MM_THREADS)
+    kernel[grid, threads](_as_batch(a, batch, compute), _as_batch(b, batch, compute), out)
+    out = out.reshape(out_shape)
+    return out if compute == dtype else astype(out, dtype)
+
+
+# ============================================================================ softmax family
+def _row_layout(shape, axis):
+    """Rows along `axis`: where each row starts (kept dims) and the step between its elements."""
+    strides = _contiguous_strides(shape)
+    keep = [d for d in range(len(shape)) if d != axis]
+    keep_shape, keep_strides = _padded(tuple(shape[d] for d in keep), tuple(strides[d] for d in keep))
+    return keep_shape, keep_strides, shape[axis], strides[axis]
+
+
+def _softmax(x, axis, log_out):
+    shape = _shape(x)
+    out = _empty(shape, x.dtype)
     if out.size == 0:
         return out
-    if K == 0:
-        return to_device(np.zeros(batch + (M, N), dt))
-    kern = _k()["matmul_f32" if dt == np.float32 else "matmul_f64"]
-    grid = ((N + _BN - 1) // _BN, (M + _BM - 1) // _BM)
-    for idx in np.ndindex(*batch):
-        ia = tuple(i if d > 1 else 0 for i, d in zip(idx[len(idx) - a.ndim + 2:], a.shape[:-2]))
-        ib = tuple(i if d > 1 else 0 for i, d in zip(idx[len(idx) - b.ndim + 2:], b.shape[:-2]))
-        kern[grid, (16, 16)](a[ia] if ia else a, b[ib] if ib else b, out[idx] if idx else out)
+    keep_shape, keep_strides, n, step = _row_layout(shape, axis % len(shape))
+    _row_launch(_dev().softmax_k, out.size // n)(_flat(x), _flat(out), keep_shape, keep_strides,
+                                                  n, step, log_out)
     return out
-
-
-# ---------------------------------------------------------------------------- softmax family
-def _softmax(x, axis, log_out):
-    if x.size == 0 or axis != x.ndim - 1:
-        return _host_fallback(_ref.log_softmax if log_out else _ref.softmax, x, axis)
-    n = tuple(x.shape)[-1]
-    x2 = x.reshape(x.size // n, n)
-    out = _empty(x2.shape, x.dtype)
-    _k()["softmax_rows"][x2.shape[0], _TPB](x2, out, log_out)
-    return out.reshape(x.shape)
 
 
 def softmax(x, axis):
-    """Softmax along axis (device kernel for the last axis; one block per row)."""
+    """Softmax along axis: one block per row, any axis (rows are read with a stride)."""
     return _softmax(x, axis, False)
 
 
 def log_softmax(x, axis):
-    """Log-softmax along axis."""
     return _softmax(x, axis, True)
+
+
+def _softmax_backward(grad, y, axis, log_out):
+    _check_device(grad, y)
+    shape = _shape(grad)
+    out = _empty(shape, grad.dtype)
+    if out.size == 0:
+        return out
+    keep_shape, keep_strides, n, step = _row_layout(shape, axis % len(shape))
+    _row_launch(_dev().softmax_backward_k, out.size // n)(
+        _flat(grad), _flat(y), _flat(out), keep_shape, keep_strides, n, step, log_out)
+    return out
 
 
 def softmax_backward(grad, y, axis):
     """y * (grad - sum(grad*y)) per row."""
-    if grad.size == 0 or axis != grad.ndim - 1:
-        return _host_fallback(_ref.softmax_backward, grad, y, axis)
-    n = tuple(grad.shape)[-1]
-    g2, y2 = grad.reshape(grad.size // n, n), y.reshape(y.size // n, n)
-    out = _empty(g2.shape, grad.dtype)
-    _k()["softmax_bwd_rows"][g2.shape[0], _TPB](g2, y2, out)
-    return out.reshape(grad.shape)
+    return _softmax_backward(grad, y, axis, False)
+
+
+def log_softmax_backward(grad, y, axis):
+    """grad - exp(y) * sum(grad) per row."""
+    return _softmax_backward(grad, y, axis, True)
 
 
 def cross_entropy_forward(logits, targets):
-    """(losses, probs): log-softmax rows on device, then pick -logp[target]."""
-    if logits.size == 0:
-        return _host_fallback(_ref.cross_entropy_forward, logits, targets)
-    t = targets if _is_dev(targets) else to_device(np.asarray(targets, np.int64))
+    """(losses, probs): log-softmax rows, pick -logp[target], then exp in place gives probs."""
+    _check_device(logits, targets)
     logp = log_softmax(logits, 1)
-    losses = _empty(logits.shape[0], logits.dtype)
-    _k()["ce_pick"][_grid(losses.size), _TPB](logp, t, losses)
-    _k()["exp_inplace"][_grid(logp.size), _TPB](_flat(logp))       # logp -> probs in place
+    losses = _empty(_shape(logits)[0], logits.dtype)
+    if logits.size:
+        _launch(_dev().ce_pick_k, losses.size)(logp, targets, losses)
+        _launch(_dev().exp_inplace_k, logp.size)(_flat(logp))
     return losses, logp
 
 
 def cross_entropy_backward(grad_losses, probs, targets):
     """(probs - onehot(targets)) * grad_losses[:, None]."""
-    if probs.size == 0:
-        return _host_fallback(_ref.cross_entropy_backward, grad_losses, probs, targets)
-    t = targets if _is_dev(targets) else to_device(np.asarray(targets, np.int64))
-    gl = grad_losses if _is_dev(grad_losses) else to_device(np.asarray(grad_losses, probs.dtype))
-    out = _empty(probs.shape, probs.dtype)
-    _k()["ce_bwd"][_grid(probs.size), _TPB](gl, probs, t, out)
+    _check_device(grad_losses, probs, targets)
+    out = _empty(_shape(probs), probs.dtype)
+    if out.size:
+        _launch(_dev().ce_backward_k, out.size)(grad_losses, probs, targets, out)
     return out
 
 
-# ---------------------------------------------------------------------------- optimizers
+# ============================================================================ convolution, pooling
+def _pair(v):
+    return _ref._pair(v)
+
+
+def _out_size(h, k, s, p):
+    return (h + 2 * p - k) // s + 1
+
+
+def im2col(x, kh, kw, stride, padding):
+    """Unfold (N,C,H,W) into (N, C*kh*kw, OH*OW): one thread per column entry."""
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    n, c, h, w = _shape(x)
+    oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    cols = _empty((n, c * kh * kw, oh * ow), x.dtype)
+    if cols.size:
+        _launch(_dev().im2col_k, cols.size)(_flat(x), _flat(cols), c, h, w, kh, kw, sh, sw, ph, pw,
+                                            oh, ow)
+    return cols
+
+
+def col2im(cols, x_shape, kh, kw, stride, padding):
+    """Adjoint of im2col: each pixel gathers the column entries that read it."""
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    n, c, h, w = x_shape
+    oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    x = _empty((n, c, h, w), cols.dtype)
+    if x.size:
+        _launch(_dev().col2im_k, x.size)(_flat(cols), _flat(x), c, h, w, kh, kw, sh, sw, ph, pw,
+                                         oh, ow)
+    return x
+
+
+def max_pool2d_forward(x, kernel, stride, padding):
+    """Window max and the flat index h*W+w of the first max; one thread per output."""
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel), _pair(stride), _pair(padding)
+    n, c, h, w = _shape(x)
+    oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    out, argmax_ = _empty((n, c, oh, ow), x.dtype), _empty((n, c, oh, ow), np.int64)
+    if out.size:
+        _launch(_dev().max_pool_forward_k, out.size)(_flat(x), _flat(out), _flat(argmax_), h, w,
+                                                     kh, kw, sh, sw, ph, pw, oh, ow)
+    return out, argmax_
+
+
+def max_pool2d_backward(grad_out, argmax, x_shape):
+    """Scatter-add grad_out to the argmax pixels (atomics: windows may overlap)."""
+    _check_device(grad_out, argmax)
+    n, c, h, w = x_shape
+    grad_x = zeros((n, c, h, w), grad_out.dtype)
+    if grad_out.size:
+        oh, ow = _shape(grad_out)[2:]
+        _launch(_dev().max_pool_backward_k, grad_out.size)(_flat(grad_out), _flat(argmax),
+                                                           _flat(grad_x), h * w, oh * ow)
+    return grad_x
+
+
+# ============================================================================ optimizers
 def sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov, weight_decay,
              first_step):
     """In-place SGD on device arrays."""
+    _check_device(param, grad, momentum_buf)
     has_buf = momentum != 0
     buf = _flat(momentum_buf) if has_buf else _flat(param)
-    _k()["sgd"][_grid(param.size), _TPB](_flat(param), _flat(grad), buf, float(lr),
-                                         float(momentum), float(dampening), bool(nesterov),
-                                         float(weight_decay), bool(first_step), has_buf)
+    _launch(_dev().sgd_k, param.size)(_flat(param), _flat(grad), buf, float(lr), float(momentum),
+                                      float(dampening), bool(nesterov), float(weight_decay),
+                                      bool(first_step), has_buf)
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
               decoupled):
     """In-place Adam/AdamW on device arrays."""
-    _k()["adam"][_grid(param.size), _TPB](
+    _check_device(param, grad, exp_avg, exp_avg_sq)
+    _launch(_dev().adam_k, param.size)(
         _flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), float(lr), float(beta1),
         float(beta2), float(eps), float(weight_decay), bool(decoupled), 1 - beta1 ** step,
         math.sqrt(1 - beta2 ** step))
+
+
+# ============================================================================ memory and movement
+def ones_like(a):
+    return _full(_shape(a), 1, a.dtype)
+
+
+def zeros(shape, dtype):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return _full(shape, 0, dtype)
+
+
+def copy(a):
+    """A fresh contiguous copy."""
+    return _unary("copy", a)
+
+
+def astype(a, dtype):
+    """A copy cast to dtype (to bool means != 0; float to int truncates, like numpy)."""
+    dtype = np.dtype(dtype)
+    return _unary("to_bool" if dtype == np.bool_ and a.dtype != np.bool_ else "copy", a, dtype)
+
+
+def copy_into(destination, source):
+    """Write `source` (broadcast to destination's shape, cast to its dtype) into `destination`."""
+    _check_device(source)
+    if not _is_dev(source):
+        if destination.size:
+            _launch(_dev().fill_k, destination.size)(_flat(destination),
+                                                    destination.dtype.type(source))
+        return
+    if _shape(source) != _shape(destination):
+        source = broadcast_to(source, _shape(destination))
+    if destination.size:
+        name = "to_bool" if destination.dtype == np.bool_ and source.dtype != np.bool_ else "copy"
+        _launch(_dev().UNARY[name], destination.size)(_flat(source), _flat(destination))
+
+
+def _strided_copy(a, shape, strides, base=0):
+    out = _empty(shape, a.dtype)
+    if out.size:
+        shape_t, strides_t = _padded(shape, strides)
+        _launch(_dev().strided_copy_k, out.size)(_flat(a), _flat(out), shape_t, strides_t, int(base))
+    return out
+
+
+def broadcast_to(a, shape):
+    """`a` repeated along broadcast dims (a copy here; numpy gives a read-only view)."""
+    shape = tuple(int(s) for s in shape)
+    if _shape(a) == shape:
+        return a
+    return _strided_copy(a, shape, _broadcast_strides(_shape(a), shape))
+
+
+def transpose(a, axes):
+    """`a` with its axes permuted (a copy here; a view in numpy)."""
+    axes = tuple(int(ax) for ax in axes)
+    if axes == tuple(range(a.ndim)):
+        return a
+    shape, strides = _shape(a), _contiguous_strides(_shape(a))
+    return _strided_copy(a, tuple(shape[ax] for ax in axes), tuple(strides[ax] for ax in axes))
+
+
+# ---------------------------------------------------------------------------- indexing
+# Any numpy index (ints, slices, None, Ellipsis, integer arrays, boolean masks) is turned
+# into one "plan": for output element i,
+#     offset(i) = base + sum_d i_d * strides[d] + sum_j idx[j, pos(i)] * idx_strides[j]
+# The basic parts (slices, ints) are the strides and base; each integer array (a mask becomes
+# the integer list of its True positions) is a row of `idx`, broadcast to the common index
+# shape.  getitem gathers along the plan, setitem and index_backward scatter along it.
+_Plan = namedtuple("_Plan", "shape strides base idx idx_pos idx_strides idx_sizes")
+
+
+def _mask_positions(mask):
+    """Flat positions of the True entries of a device mask, in order, computed on the device.
+    The count is the one integer read back to the host (it sizes the result)."""
+    mask = _flat(mask)
+    chunk = 64
+    chunks = (mask.size + chunk - 1) // chunk
+    counts, starts, total = _empty(chunks, np.int64), _empty(chunks, np.int64), _empty(1, np.int64)
+    _launch(_dev().mask_count_k, chunks)(mask, counts, chunk)
+    _dev().exclusive_scan_k[1, 1](counts, starts, total)
+    positions = _empty(_read_count(total), np.int64)
+    if positions.size:
+        _launch(_dev().mask_positions_k, chunks)(mask, starts, positions, chunk)
+    return positions
+
+
+def _read_count(total):
+    """The one device-to-host read outside to_host: a single integer (see the module docstring)."""
+    return int(total.copy_to_host()[0])
+
+
+def _index_parts(index, ndim):
+    """The index as a list of parts, Ellipsis expanded and trailing dims filled with full slices."""
+    parts = list(index) if isinstance(index, tuple) else [index]
+    used = 0                                 # source dims the parts consume
+    for part in parts:
+        if _is_array_index(part):
+            used += part.ndim if part.dtype == np.bool_ else 1
+        elif part is not None and part is not Ellipsis:
+            used += 1
+    if used > ndim:
+        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, "
+                         f"but {used} were indexed")
+    fill = [slice(None)] * (ndim - used)
+    at = [i for i, part in enumerate(parts) if part is Ellipsis]
+    if at:
+        parts[at[0]:at[0] + 1] = fill
+        return parts
+    return parts + fill
+
+
+def _is_array_index(part):
+    return _is_dev(part) or isinstance(part, np.ndarray)
+
+
+def _index_plan(shape, index):
+    """The plan for `array_of(shape)[index]` (see above)."""
+    shape = tuple(int(s) for s in shape)
+    strides = _contiguous_strides(shape)
+    parts = _index_parts(index, len(shape))
+    has_arrays = any(_is_array_index(p) for p in parts)
+    basic, base, arrays = [], 0, []          # basic: (size, stride) per output dim
+    first_array_at, gap, separated = None, False, False
+    d = 0                                    # the source dim the next part consumes
+    for part in parts:
+        if _is_array_index(part) or (has_arrays and isinstance(part, (int, np.integer))):
+            # with index arrays present, numpy treats an int as a 0-d index array too
+            if first_array_at is None:
+                first_array_at = len(basic)
+            elif gap:
+                separated = True             # a slice between index arrays: numpy puts them first
+            if not _is_array_index(part):
+                arrays.append((np.asarray(int(part)), strides[d], shape[d]))
+                d += 1
+            elif part.dtype == np.bool_:
+                m = part.ndim
+                if _shape(part) != shape[d:d + m]:
+                    raise IndexError(f"boolean index did not match indexed array along dimension "
+                                     f"{d}; dimension is {shape[d]} but corresponding boolean "
+                                     f"dimension is {_shape(part)[0]}")
+                positions = np.flatnonzero(part) if isinstance(part, np.ndarray) \
+                    else _mask_positions(part)
+                # a mask's dims are adjacent in a contiguous array, so a flat position times
+                # the stride of the mask's last dim finds the element
+                arrays.append((positions, strides[d + m - 1], _numel(shape[d:d + m])))
+                d += m
+            else:
+                arrays.append((part, strides[d], shape[d]))
+                d += 1
+            continue
+        if first_array_at is not None:
+            gap = True
+        if part is None:
+            basic.append((1, 0))
+        elif isinstance(part, slice):
+            start, stop, step = part.indices(shape[d])
+            basic.append((len(range(start, stop, step)), step * strides[d]))
+            base += start * strides[d]
+            d += 1
+        elif isinstance(part, (int, np.integer)):
+            i = int(part)
+            if not -shape[d] <= i < shape[d]:
+                raise IndexError(f"index {i} is out of bounds for axis {d} with size {shape[d]}")
+            base += (i % shape[d]) * strides[d]
+            d += 1
+        else:
+            raise IndexError(f"unsupported index {part!r} on a cuda array")
+    if not arrays:
+        return _Plan(tuple(s for s, _ in basic), tuple(st for _, st in basic), base,
+                     None, None, None, None)
+    # the index arrays broadcast together to one index shape
+    try:
+        index_shape = tuple(np.broadcast_shapes(*(_shape(a) for a, _, _ in arrays)))
+    except ValueError:
+        raise IndexError("shape mismatch: indexing arrays could not be broadcast together with "
+                         "shapes " + " ".join(str(_shape(a)) for a, _, _ in arrays)) from None
+    rows = []
+    for a, _, size in arrays:
+        if isinstance(a, np.ndarray):        # the user's host data (a list): check, then copy over
+            a = a.astype(np.int64)
+            bad = a[(a >= size) | (a < -size)]
+            if bad.size:
+                raise IndexError(f"index {bad.flat[0]} is out of bounds for size {size}")
+            a = to_device(np.broadcast_to(a, index_shape))
+        else:
+            a = broadcast_to(a if a.dtype == np.int64 else astype(a, np.int64), index_shape)
+        rows.append(a.reshape(1, _numel(index_shape)))
+    idx = concatenate(rows, 0)
+    at = 0 if separated else first_array_at
+    out_shape = tuple(s for s, _ in basic[:at]) + index_shape + tuple(s for s, _ in basic[at:])
+    out_strides = tuple(st for _, st in basic[:at]) + (0,) * len(index_shape) + \
+        tuple(st for _, st in basic[at:])
+    idx_pos = (0,) * at + _contiguous_strides(index_shape) + (0,) * (len(basic) - at)
+    return _Plan(out_shape, out_strides, base, idx, idx_pos,
+                 tuple(st for _, st, _ in arrays), tuple(sz for _, _, sz in arrays))
+
+
+def _gather(a, plan):
+    if plan.idx is None:
+        return _strided_copy(a, plan.shape, plan.strides, plan.base)
+    out = _empty(plan.shape, a.dtype)
+    if out.size:
+        shape_t, strides_t, pos_t = _padded(plan.shape, plan.strides, plan.idx_pos)
+        _launch(_dev().index_gather_k, out.size)(_flat(a), _flat(out), shape_t, strides_t,
+                                                 int(plan.base), plan.idx, pos_t,
+                                                 plan.idx_strides, plan.idx_sizes)
+    return out
+
+
+def _scatter(destination, plan, values, accumulate):
+    """Write (or add) `values`, shaped like plan.shape, into `destination` along the plan."""
+    if values.size == 0:
+        return
+    if plan.idx is None:                    # no index arrays: an empty idx, one dummy entry
+        idx, idx_strides, idx_sizes = _empty((0, 1), np.int64), (0,), (1,)
+        pos = (0,) * len(plan.shape)
+    else:
+        idx, idx_strides, idx_sizes, pos = plan.idx, plan.idx_strides, plan.idx_sizes, plan.idx_pos
+    shape_t, strides_t, pos_t = _padded(plan.shape, plan.strides, pos)
+    kernel = _dev().index_scatter_add_k if accumulate else _dev().index_scatter_k
+    _launch(kernel, values.size)(_flat(destination), _flat(values), shape_t, strides_t,
+                                 int(plan.base), idx, pos_t, idx_strides, idx_sizes)
+
+
+def getitem(a, index):
+    """`a[index]` for any numpy index, as a new contiguous array."""
+    return _gather(a, _index_plan(_shape(a), index))
+
+
+def setitem(a, index, value):
+    """`a[index] = value`, in place (value: a number or a device array that broadcasts)."""
+    _check_device(value)
+    plan = _index_plan(_shape(a), index)
+    if not _is_dev(value):
+        values = _full(plan.shape, value, a.dtype)
+    else:
+        values = value if value.dtype == a.dtype else astype(value, a.dtype)
+        if _shape(values) != plan.shape:
+            shape = _shape(values)
+            while len(shape) > len(plan.shape) and shape[0] == 1:   # numpy drops leading 1s
+                shape = shape[1:]
+            try:
+                values = broadcast_to(values.reshape(shape), plan.shape)
+            except ValueError:
+                raise ValueError(f"could not broadcast input array from shape {_shape(value)} "
+                                 f"into shape {plan.shape}") from None
+    _scatter(a, plan, values, False)
+
+
+def index_backward(grad, index, shape):
+    """The adjoint of `a[index]`: zeros of `shape` with `grad` added at `index` (atomically:
+    an integer-array index may pick one element twice)."""
+    out = zeros(shape, grad.dtype)
+    _scatter(out, _index_plan(shape, index), grad, True)
+    return out
+
+
+def _along_axis_plan(shape, indices, axis):
+    """The plan of take_along_axis: other dims index themselves, `axis` reads `indices`."""
+    shape = tuple(int(s) for s in shape)
+    ishape = _shape(indices)
+    axis = axis % len(shape)
+    out_shape = tuple(ishape[d] if d == axis else int(np.broadcast_shapes((shape[d],), (ishape[d],))[0])
+                      for d in range(len(shape)))
+    strides = _contiguous_strides(shape)
+    out_strides = tuple(0 if (d == axis or shape[d] == 1) else strides[d] for d in range(len(shape)))
+    idx = indices if indices.dtype == np.int64 else astype(indices, np.int64)
+    idx = broadcast_to(idx, out_shape).reshape(1, _numel(out_shape))
+    return _Plan(out_shape, out_strides, 0, idx, _contiguous_strides(out_shape),
+                 (strides[axis],), (shape[axis],))
+
+
+def take_along_axis(a, indices, axis):
+    _check_device(indices)
+    return _gather(a, _along_axis_plan(_shape(a), indices, axis))
+
+
+def scatter_along_axis(values, indices, axis, shape):
+    """The adjoint of take_along_axis: zeros of `shape` with `values` added at `indices`."""
+    _check_device(values, indices)
+    out = zeros(shape, values.dtype)
+    plan = _along_axis_plan(shape, indices, axis)
+    _scatter(out, plan, broadcast_to(values, plan.shape), True)
+    return out
+
+
+def concatenate(arrays, axis):
+    """Join along an existing axis: one strided write per piece into the output."""
+    _check_device(*arrays)
+    shapes = [_shape(a) for a in arrays]
+    axis = axis % len(shapes[0])
+    dtype = np.result_type(*(a.dtype for a in arrays))
+    out_shape = list(shapes[0])
+    out_shape[axis] = _python_sum(s[axis] for s in shapes)
+    out = _empty(tuple(out_shape), dtype)
+    start = 0
+    for a, s in zip(arrays, shapes):
+        setitem(out, (slice(None),) * axis + (slice(start, start + s[axis]),), a)
+        start += s[axis]
+    return out
+
+
+def stack(arrays, axis):
+    """Join along a new axis: concatenate after giving each piece a size-1 dim there."""
+    shape = _shape(arrays[0])
+    axis = axis % (len(shape) + 1)
+    new = shape[:axis] + (1,) + shape[axis:]
+    return concatenate([a.reshape(new) for a in arrays], axis)
+
+
+def _python_sum(values):
+    # (this module defines `sum`, the kernel; this is Python's)
+    total = 0
+    for v in values:
+        total += v
+    return total

@@ -7,7 +7,7 @@ them reproducible.
 import numpy as np
 
 from . import dtypes
-from .backend import device as Device, move
+from .backend import device as Device, full as full_array, move
 from .random import numpy_generator
 from .tensor import Tensor, _as_array, _size_args
 
@@ -66,21 +66,32 @@ def from_numpy(array):
     return _finish(array)
 
 
+def _filled(shape, value, dtype, device, requires_grad):
+    """zeros/ones/full/empty, made where they will live (on a GPU no host array is copied over)."""
+    target = Device(device) if device is not None else Device("cpu")
+    return _finish(full_array(shape, value, dtype, target), None, None, requires_grad)
+
+
+def _numpy_dtype(dtype, default):
+    return dtypes.to_dtype(dtype).numpy if dtype is not None else default
+
+
 def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
-    return _finish(np.zeros(_sizes(sizes, size), np.float32), dtype, device, requires_grad)
+    return _filled(_sizes(sizes, size), 0, _numpy_dtype(dtype, np.float32), device, requires_grad)
 
 
 def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_sizes(sizes, size), np.float32), dtype, device, requires_grad)
+    return _filled(_sizes(sizes, size), 1, _numpy_dtype(dtype, np.float32), device, requires_grad)
 
 
 def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
-    return _finish(np.empty(_sizes(sizes, size), np.float32), dtype, device, requires_grad)
+    # zero-filled: "uninitialised" may hold anything, and zeros are one fill kernel away
+    return _filled(_sizes(sizes, size), 0, _numpy_dtype(dtype, np.float32), device, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
-    array = np.full(_size_args((size,)), fill_value, dtype=_as_array(fill_value).dtype)
-    return _finish(array, dtype, device, requires_grad)
+    dtype = _numpy_dtype(dtype, _as_array(fill_value).dtype)
+    return _filled(_size_args((size,)), fill_value, dtype, device, requires_grad)
 
 
 def _like(function, other, dtype, device, requires_grad, *args):
