@@ -327,7 +327,7 @@ class Function:
             edges.append(None)
             needs.append(False)
         record = True in needs and _grad_mode.enabled
-        ctx = Node(cls, edges, tuple(needs))
+        ctx = Node(cls, edges, _shared_tuple(needs))
         output = wrap(cls.forward(ctx, *payloads))
         if cls.returns_view:  # a view shares its base's version counter: writing one writes both
             output._version_counter = inputs[0]._counter()
@@ -337,6 +337,17 @@ class Function:
             if ctx._saved and output._tracks_versions:
                 ctx._remember_versions(inputs, output)
         return output
+
+
+_SHARED_TUPLES = {}
+
+
+def _shared_tuple(flags):
+    """One tuple per pattern of flags, shared by every node with that pattern: nodes live until
+    backward, and a fresh tuple in each would be one more object for Python's garbage collector
+    to scan again and again (it slowed a scalar forward pass twofold)."""
+    key = tuple(flags)
+    return _SHARED_TUPLES.setdefault(key, key)
 
 
 # --------------------------------------------------------------------------- the engine
