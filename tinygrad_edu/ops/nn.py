@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..backend import device, device_of, kernels_for, move
+from ..backend import device, device_of, is_contiguous, kernels_for, move
 
 __all__ = ["conv_output_size", "Conv2d", "MaxPool2d", "AvgPool2d", "CrossEntropy", "Embedding",
            "LeakyReLU", "GELU", "Softplus"]
@@ -51,7 +51,9 @@ class Conv2d(Function):
         K = kernels_for(grad)
         n, out_channels = grad.shape[0], grad.shape[1]
         _, _, kh, kw = weight.shape
-        grad = K.copy(grad).reshape(n, out_channels, -1)          # (N, O, OH*OW)
+        if not is_contiguous(grad):  # a reshape needs one block of memory; copy only if not
+            grad = K.copy(grad)
+        grad = grad.reshape(n, out_channels, -1)                  # (N, O, OH*OW)
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:  # route each column's gradient back to its pixels
             flat_weight_t = K.transpose(weight.reshape(out_channels, -1), (1, 0))
