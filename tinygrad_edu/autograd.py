@@ -228,11 +228,15 @@ class Node:
         write before backward is caught instead of silently giving a wrong gradient."""
         remembered = []
         for payload in self._saved:
-            for position, variable in enumerate(inputs):
-                if isinstance(variable, Variable) and variable.payload is payload:
-                    counter = variable._counter()
+            if payload is None:
+                continue  # a Function may save None for what backward will not need
+            position = 0
+            for variable in inputs:
+                if getattr(variable, "payload", None) is payload:
+                    counter = variable._version_counter or variable._counter()
                     remembered.append((counter, counter.value, position))
                     break
+                position += 1
             else:
                 if output.payload is payload:
                     counter = output._counter()
