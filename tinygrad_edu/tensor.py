@@ -497,9 +497,6 @@ class Tensor(Variable):
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
         return self.var(dim, unbiased, keepdim, correction).sqrt()
 
-    def prod(self):
-        raise NotImplementedError("prod is not implemented in tinygrad_edu")
-
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
         return ops.Reshape.apply(self, _resolve_shape(_size_args(shape), self.numel()))
