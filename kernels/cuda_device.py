@@ -496,93 +496,58 @@ def max_pool_backward_k(grad_out, argmax, grad_x, HW, OHW):
 # operand with batch size 1 is shared by all).  Block: a 64x64 tile of C (16x16 in the
 # simulator); thread (ty, tx) owns a 4x4 register tile; A and B are staged through shared
 # memory 8 deep in K.
-# Two copies, float32 and float64, because a shared array needs a fixed dtype.
-@cuda.jit
-def matmul_f32_k(A, B, C):
-    sA = cuda.shared.array((BK, BM), dtype=np.float32)    # A tile stored k-major
-    sB = cuda.shared.array((BK, BN), dtype=np.float32)
-    acc = cuda.local.array((TM, TN), dtype=np.float32)    # the 4x4 register tile
-    z = cuda.blockIdx.z
-    za = z if A.shape[0] > 1 else 0
-    zb = z if B.shape[0] > 1 else 0
-    M = A.shape[1]
-    K = A.shape[2]
-    N = B.shape[2]
-    tx = cuda.threadIdx.x
-    ty = cuda.threadIdx.y
-    tid = ty * MM_THREADS + tx
-    row0 = cuda.blockIdx.y * BM
-    col0 = cuda.blockIdx.x * BN
-    for i in range(TM):
-        for j in range(TN):
-            acc[i, j] = 0
-    for k0 in range(0, K, BK):
-        # the block's threads stage 64x8 of A and 8x64 of B together (2 elements each on a
-        # GPU), zero-padded past the edges
-        for e in range(tid, BM * BK, MM_THREADS * MM_THREADS):
-            r = e // BK
-            kk = e % BK
-            sA[kk, r] = A[za, row0 + r, k0 + kk] if (row0 + r < M and k0 + kk < K) else 0
-            kk2 = e // BN
-            c = e % BN
-            sB[kk2, c] = B[zb, k0 + kk2, col0 + c] if (k0 + kk2 < K and col0 + c < N) else 0
-        cuda.syncthreads()
-        for kk in range(BK):
-            for i in range(TM):
-                a = sA[kk, ty * TM + i]
-                for j in range(TN):
-                    acc[i, j] += a * sB[kk, tx * TN + j]       # outer product in registers
-        cuda.syncthreads()
-    for i in range(TM):
-        r = row0 + ty * TM + i
-        if r < M:
+def _make_matmul_kernel(dtype):
+    """The kernel for one dtype: a shared array needs its dtype fixed when the kernel compiles."""
+
+    @cuda.jit
+    def matmul_k(A, B, C):
+        sA = cuda.shared.array((BK, BM), dtype=dtype)    # A tile stored k-major
+        sB = cuda.shared.array((BK, BN), dtype=dtype)
+        acc = cuda.local.array((TM, TN), dtype=dtype)    # the 4x4 register tile
+        z = cuda.blockIdx.z
+        za = z if A.shape[0] > 1 else 0
+        zb = z if B.shape[0] > 1 else 0
+        M = A.shape[1]
+        K = A.shape[2]
+        N = B.shape[2]
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        tid = ty * MM_THREADS + tx
+        row0 = cuda.blockIdx.y * BM
+        col0 = cuda.blockIdx.x * BN
+        for i in range(TM):
             for j in range(TN):
-                c = col0 + tx * TN + j
-                if c < N:
-                    C[z, r, c] = acc[i, j]
+                acc[i, j] = 0
+        for k0 in range(0, K, BK):
+            # the block's threads stage 64x8 of A and 8x64 of B together (2 elements each on a
+            # GPU), zero-padded past the edges
+            for e in range(tid, BM * BK, MM_THREADS * MM_THREADS):
+                r = e // BK
+                kk = e % BK
+                sA[kk, r] = A[za, row0 + r, k0 + kk] if (row0 + r < M and k0 + kk < K) else 0
+                kk2 = e // BN
+                c = e % BN
+                sB[kk2, c] = B[zb, k0 + kk2, col0 + c] if (k0 + kk2 < K and col0 + c < N) else 0
+            cuda.syncthreads()
+            for kk in range(BK):
+                for i in range(TM):
+                    a = sA[kk, ty * TM + i]
+                    for j in range(TN):
+                        acc[i, j] += a * sB[kk, tx * TN + j]       # outer product in registers
+            cuda.syncthreads()
+        for i in range(TM):
+            r = row0 + ty * TM + i
+            if r < M:
+                for j in range(TN):
+                    c = col0 + tx * TN + j
+                    if c < N:
+                        C[z, r, c] = acc[i, j]
+
+    return matmul_k
 
 
-@cuda.jit
-def matmul_f64_k(A, B, C):
-    sA = cuda.shared.array((BK, BM), dtype=np.float64)
-    sB = cuda.shared.array((BK, BN), dtype=np.float64)
-    acc = cuda.local.array((TM, TN), dtype=np.float64)
-    z = cuda.blockIdx.z
-    za = z if A.shape[0] > 1 else 0
-    zb = z if B.shape[0] > 1 else 0
-    M = A.shape[1]
-    K = A.shape[2]
-    N = B.shape[2]
-    tx = cuda.threadIdx.x
-    ty = cuda.threadIdx.y
-    tid = ty * MM_THREADS + tx
-    row0 = cuda.blockIdx.y * BM
-    col0 = cuda.blockIdx.x * BN
-    for i in range(TM):
-        for j in range(TN):
-            acc[i, j] = 0
-    for k0 in range(0, K, BK):
-        for e in range(tid, BM * BK, MM_THREADS * MM_THREADS):
-            r = e // BK
-            kk = e % BK
-            sA[kk, r] = A[za, row0 + r, k0 + kk] if (row0 + r < M and k0 + kk < K) else 0
-            kk2 = e // BN
-            c = e % BN
-            sB[kk2, c] = B[zb, k0 + kk2, col0 + c] if (k0 + kk2 < K and col0 + c < N) else 0
-        cuda.syncthreads()
-        for kk in range(BK):
-            for i in range(TM):
-                a = sA[kk, ty * TM + i]
-                for j in range(TN):
-                    acc[i, j] += a * sB[kk, tx * TN + j]
-        cuda.syncthreads()
-    for i in range(TM):
-        r = row0 + ty * TM + i
-        if r < M:
-            for j in range(TN):
-                c = col0 + tx * TN + j
-                if c < N:
-                    C[z, r, c] = acc[i, j]
+matmul_f32_k = _make_matmul_kernel(np.float32)
+matmul_f64_k = _make_matmul_kernel(np.float64)
 
 
 # ============================================================================ optimizers
