@@ -97,11 +97,24 @@ class set_grad_enabled(_GradModeSwitch):
 
 # --------------------------------------------------------------------------- variables
 class VersionCounter:
-    """Counts in-place writes to one storage; a tensor and its views share one counter."""
-    __slots__ = ("value",)
+    """Counts in-place writes to one storage (a tensor and its views share one counter) and
+    notes when the last one happened, on a clock that every in-place write advances.
+
+    The clock makes the in-place check nearly free: a node notes the clock when it saves
+    values, and only if the clock has moved by backward time does it look at its inputs.
+    """
+    __slots__ = ("value", "last_write")
+    clock = 0  # in-place writes so far, to any storage
 
     def __init__(self):
         self.value = 0
+        self.last_write = 0
+
+    def bump(self):
+        """Record one in-place write to this storage."""
+        VersionCounter.clock += 1
+        self.value += 1
+        self.last_write = VersionCounter.clock
 
 
 class Variable:
@@ -181,7 +194,9 @@ class Node:
                  "__weakref__")
     pre_hooks = ()          # hooks on the gradient arriving here (register_hook)
     retained = None         # weak reference to the output whose .grad to keep (retain_grad)
-    _saved_versions = ()    # (counter, version, label) of each saved input, for the in-place check
+    _saved_at = 0           # VersionCounter.clock when forward saved its values
+    _inputs = ()            # the input variables, kept while saved values are (in-place check)
+    _output_counter = None  # the output's counter, when forward saved the output itself
 
     def __init__(self, function, next_functions=(), needs_input_grad=()):
         self.function = function
@@ -211,37 +226,41 @@ class Node:
         """The values given to `save_for_backward`, after checking none changed in place."""
         if self._saved is None:
             raise RuntimeError(_FREED_MESSAGE)
-        for counter, expected, position in self._saved_versions:
-            if counter.value != expected:
-                which = "output 0" if position == "output" else f"input {position}"
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: {which} of {self.name()} is at version "
-                    f"{counter.value}; expected version {expected} instead.")
+        if self._saved_at != VersionCounter.clock:  # something was written in place since: ours?
+            self._check_not_written()
         return self._saved
 
     saved_values = saved_tensors  # the same thing, under the name that fits Value
 
     # ---- what the engine calls
-    def _remember_versions(self, inputs, output):
-        """Note the version of every input/output whose payload was saved, so an in-place
-        write before backward is caught instead of silently giving a wrong gradient."""
-        remembered = []
+    def _note_saved(self, inputs, output):
+        """Remember what the in-place check needs: when the values were saved, the variables
+        they came from, and the output's counter if forward saved the output."""
+        self._saved_at = VersionCounter.clock
+        self._inputs = inputs
+        for payload in self._saved:
+            if payload is output.payload:
+                self._output_counter = output._counter()
+
+    def _check_not_written(self):
+        """Raise if a saved input or output was written in place after forward saved it:
+        backward would silently compute with the new values."""
         for payload in self._saved:
             if payload is None:
                 continue  # a Function may save None for what backward will not need
-            position = 0
-            for variable in inputs:
+            for position, variable in enumerate(self._inputs):
                 if getattr(variable, "payload", None) is payload:
-                    counter = variable._version_counter or variable._counter()
-                    remembered.append((counter, counter.value, position))
+                    self._check_counter(variable._version_counter, f"input {position}")
                     break
-                position += 1
-            else:
-                if output.payload is payload:
-                    counter = output._counter()
-                    remembered.append((counter, counter.value, "output"))
-        self._saved_versions = remembered
+        self._check_counter(self._output_counter, "output 0")
+
+    def _check_counter(self, counter, which):
+        if counter is not None and counter.last_write > self._saved_at:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: {which} of {self.name()} is at version {counter.value}, "
+                f"written after forward saved it. Use an out-of-place op (x = x + 1, not "
+                f"x += 1) or clone() the tensor before changing it.")
 
     def apply_backward(self, grad_output):
         """Run the Function's backward and return one gradient per input, as a tuple."""
@@ -261,6 +280,7 @@ class Node:
         only a node that saved something refuses a second backward; () means nothing was."""
         if self._saved:
             self._saved = None
+            self._inputs = ()
 
 
 _FREED_MESSAGE = (
@@ -339,7 +359,7 @@ class Function:
             output.grad_fn = ctx
             output.requires_grad = True
             if ctx._saved and output._tracks_versions:
-                ctx._remember_versions(inputs, output)
+                ctx._note_saved(inputs, output)
         return output
 
 

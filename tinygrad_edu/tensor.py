@@ -660,7 +660,7 @@ class Tensor(Variable):
             raise RuntimeError(f"result type {dtypes.from_numpy_dtype(result.payload.dtype)} can't be "
                                f"cast to the desired output type {self.dtype}")
         kernels_for(self.payload).copy_into(self.payload, result.payload)
-        self._counter().value += 1
+        self._counter().bump()
         if recording:
             self.grad_fn = result.grad_fn
             self.requires_grad = True

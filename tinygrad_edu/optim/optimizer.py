@@ -105,7 +105,7 @@ class Optimizer:
                     if p.grad is None:
                         continue  # not used in this forward pass (or frozen): leave it alone
                     self._update(p, p.grad, self.state[p], group)
-                    p._counter().value += 1  # an in-place write: autograd's saved-tensor check sees it
+                    p._counter().bump()  # an in-place write: autograd's saved-tensor check sees it
         return loss
 
     def _update(self, param, grad, state, group):
