@@ -33,7 +33,9 @@ def parse_args(description, default_lr, default_epochs=3):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", default=None, help="save the loss/accuracy curves to this PNG")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser.parse_args()
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)  # before the model is built, so its initial weights repeat too
+    return args
 
 
 def load_data(args):
@@ -60,7 +62,6 @@ def evaluate(model, loader, device):
 
 def fit(model, args):
     """Train `model` with SGD + momentum and report loss and test accuracy per epoch."""
-    torch.manual_seed(args.seed)
     train_loader, test_loader = load_data(args)
     model.to(args.device)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
