@@ -351,91 +351,282 @@ def sum(a, axis=None, keepdims=False):
 
 
 # ============================================================================ matmul
-# Cache-blocked, packed, parallel GEMM.  The micro-kernel computes a 4x3 block of
-# C as 12 dot products over a K-slice: the innermost loop runs over k, reading 4
-# rows of packed A and 3 rows of packed B^T contiguously, so LLVM's loop
-# vectoriser turns it into 12 vector accumulators (12 ymm FMAs per 7 loads on
-# AVX2) -- the 12 accumulators plus 4 loaded vectors fill the 16 ymm registers.
-# (Numba disables LLVM's SLP vectoriser, so the classic "outer product on a
-# register tile" formulation stays scalar in Numba; the dot form vectorises.)
-_MR, _NR = 4, 3          # register tile (rows of A x rows of B^T)
-_KC = 1024               # K-slice: 4 rows of A (16 KB fp32) stay in L1 across the tile
-_MC, _NC = 64, 48        # C tile per prange task (multiples of _MR, _NR)
-_PAD = 16                # row padding of packed panels: avoids 4K-aliasing for K = 2**p
+# A packed, cache-blocked, parallel GEMM in the style of BLIS / OpenBLAS.  Its heart is
+# an outer-product micro-kernel that keeps a 6 x 16 (float32) block of C in 12 AVX2
+# registers while it walks k.  Numba turns off LLVM's SLP vectoriser, so the textbook
+# register tile written with scalar locals would stay scalar (about 0.1x BLAS); and the
+# loop vectoriser only vectorises innermost loops, which for this shape would leave the
+# accumulators in memory.  So we say "vector" explicitly: five tiny Numba intrinsics
+# below give us a SIMD value type (one 32-byte ymm register: 8 float32 or 4 float64
+# lanes) with zero, load, store and fused multiply-add.  Everything else -- packing,
+# blocking, edges, threads -- is ordinary Numba.  docs/kernels.md has the design and the numbers.
+from llvmlite import ir as _llvm                                            # noqa: E402
+from numba import config as _numba_config, get_num_threads, types as _nbtypes  # noqa: E402
+from numba.core import cgutils as _cgutils                                   # noqa: E402
+from numba.extending import intrinsic, models, register_model               # noqa: E402
+
+_VEC_BYTES = 32   # one AVX2 ymm register; on AVX-512 machines LLVM still uses ymm, fine
 
 
-@njit(cache=True, parallel=True)
-def _pack(A, R, nkb, kc):
-    """Ap[kb, r, k] = A[r, kb*kc + k], rows padded to a multiple of R, zeros beyond K."""
+class _SimdVec(_nbtypes.Type):
+    """Numba type of a SIMD register value: `width` lanes of `dtype` (an LLVM <W x T>)."""
+
+    def __init__(self, dtype, width):
+        self.dtype, self.width = dtype, width
+        super().__init__(name=f"_SimdVec({dtype} x {width})")
+
+
+@register_model(_SimdVec)
+class _SimdVecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        lane = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, _llvm.VectorType(lane, fe_type.width))
+
+
+def _vec_type_of(arr):
+    """The _SimdVec type for a 1-D C-contiguous float array, or None (-> typing error)."""
+    if (isinstance(arr, _nbtypes.Array) and arr.ndim == 1 and arr.layout == "C"
+            and isinstance(arr.dtype, _nbtypes.Float)):
+        return _SimdVec(arr.dtype, _VEC_BYTES // (arr.dtype.bitwidth // 8))
+    return None
+
+
+def _lane_ptr(context, builder, arr_ty, arr, idx_ty, idx, vec_ty):
+    """Pointer to arr[idx], cast to a pointer to a whole vector (unaligned is fine)."""
+    data = context.make_array(arr_ty)(context, builder, arr).data
+    i = context.cast(builder, idx, idx_ty, _nbtypes.intp)
+    return builder.bitcast(builder.gep(data, [i]), context.get_value_type(vec_ty).as_pointer())
+
+
+@intrinsic
+def _lanes(typingctx, arr):
+    """Lanes per vector for arr's dtype (8 for float32, 4 for float64): a compile-time constant."""
+    vt = _vec_type_of(arr)
+    if vt is None:
+        return None
+    return _nbtypes.intp(arr), lambda context, builder, sig, args: context.get_constant(
+        _nbtypes.intp, vt.width)
+
+
+@intrinsic
+def _vzero(typingctx, arr):
+    """A vector of zeros with arr's lane type."""
+    vt = _vec_type_of(arr)
+    if vt is None:
+        return None
+    return vt(arr), lambda context, builder, sig, args: _llvm.Constant(
+        context.get_value_type(vt), None)
+
+
+@intrinsic
+def _vload(typingctx, arr, idx):
+    """arr[idx : idx + lanes] as one vector (no bounds check: callers pad their buffers)."""
+    vt = _vec_type_of(arr)
+    if vt is None or not isinstance(idx, _nbtypes.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _lane_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1], vt)
+        return builder.load(ptr, align=vt.dtype.bitwidth // 8)
+    return vt(arr, idx), codegen
+
+
+@intrinsic
+def _vstore(typingctx, arr, idx, v):
+    """arr[idx : idx + lanes] = v."""
+    vt = _vec_type_of(arr)
+    if vt is None or v != vt or not isinstance(idx, _nbtypes.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _lane_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1], vt)
+        builder.store(args[2], ptr, align=vt.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return _nbtypes.none(arr, idx, v), codegen
+
+
+@intrinsic
+def _vfma(typingctx, s, v, acc):
+    """acc + s * v for a scalar s broadcast to every lane: one vfmadd (llvm.fmuladd)."""
+    if not isinstance(v, _SimdVec) or acc != v:
+        return None
+
+    def codegen(context, builder, sig, args):
+        vec = context.get_value_type(v)
+        lane0 = builder.insert_element(_llvm.Constant(vec, _llvm.Undefined),
+                                       context.cast(builder, args[0], sig.args[0], v.dtype),
+                                       _llvm.Constant(_llvm.IntType(32), 0))
+        splat = builder.shuffle_vector(lane0, _llvm.Constant(vec, _llvm.Undefined),
+                                       _llvm.Constant(_llvm.VectorType(_llvm.IntType(32), v.width),
+                                                      [0] * v.width))
+        name = f"llvm.fmuladd.v{v.width}f{v.dtype.bitwidth}"
+        fma = _cgutils.get_or_insert_function(builder.module,
+                                              _llvm.FunctionType(vec, [vec, vec, vec]), name)
+        return builder.call(fma, [splat, args[1], args[2]])
+    return acc(s, v, acc), codegen
+
+
+if _numba_config.DISABLE_JIT:    # plain-Python stand-ins, so NUMBA_DISABLE_JIT=1 still runs
+    def _lanes(arr):                                                        # noqa: F811
+        return _VEC_BYTES // arr.itemsize
+
+    def _vzero(arr):                                                        # noqa: F811
+        return np.zeros(_lanes(arr), arr.dtype)
+
+    def _vload(arr, idx):                                                   # noqa: F811
+        return arr[idx:idx + _lanes(arr)].copy()
+
+    def _vstore(arr, idx, v):                                               # noqa: F811
+        arr[idx:idx + v.size] = v
+
+    def _vfma(s, v, acc):                                                   # noqa: F811
+        return acc + s * v
+
+
+_MR = 6              # rows of C per micro-kernel; columns: NR = 2 vectors (16 fp32 / 8 fp64)
+_KC = 256            # k-panel: the 16-column B sliver (256 x 16 fp32 = 16 KB) stays in L1
+_MC, _NC = 144, 256  # C tile per prange task: its A block (144 x 256 fp32 = 144 KB) stays in L2
+
+
+@njit(cache=True, inline="always")
+def _imin(x, y):
+    """min of two ints (this module's `min` is the numpy reduction, see the NB above)."""
+    return x if x < y else y
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _add_to(C, idx, v):
+    """C[idx : idx + lanes] += v."""
+    _vstore(C, idx, _vfma(1.0, v, _vload(C, idx)))
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _micro_6x2v(Ap, Bp, kc, C, c0, ldc):
+    """C[c0 + i*ldc + j] += sum_k Ap[k*6 + i] * Bp[k*NR + j]  for i < 6, j < NR = 2 lanes.
+
+    Ap is a packed 6-row sliver of A (k-major: the 6 values for one k are adjacent), Bp a
+    packed NR-column sliver of B (the NR values for one k are adjacent), C a flat view.
+    The 6 x NR block of C lives in 12 vector registers c<row><half> for the whole k loop;
+    each k step loads two vectors of B, broadcasts 6 scalars of A and does 12 FMAs.
+    The accumulators start at zero and C is read only at the end: had we loaded C first,
+    every FMA chain would wait for those (often L2/L3) loads.
+    """
+    W = _lanes(Bp)
+    NR = 2 * W
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _vzero(Bp)
+    for k in range(kc):
+        b0 = _vload(Bp, k * NR)
+        b1 = _vload(Bp, k * NR + W)
+        a = Ap[k * 6]
+        c00, c01 = _vfma(a, b0, c00), _vfma(a, b1, c01)
+        a = Ap[k * 6 + 1]
+        c10, c11 = _vfma(a, b0, c10), _vfma(a, b1, c11)
+        a = Ap[k * 6 + 2]
+        c20, c21 = _vfma(a, b0, c20), _vfma(a, b1, c21)
+        a = Ap[k * 6 + 3]
+        c30, c31 = _vfma(a, b0, c30), _vfma(a, b1, c31)
+        a = Ap[k * 6 + 4]
+        c40, c41 = _vfma(a, b0, c40), _vfma(a, b1, c41)
+        a = Ap[k * 6 + 5]
+        c50, c51 = _vfma(a, b0, c50), _vfma(a, b1, c51)
+    _add_to(C, c0, c00)
+    _add_to(C, c0 + W, c01)
+    _add_to(C, c0 + ldc, c10)
+    _add_to(C, c0 + ldc + W, c11)
+    _add_to(C, c0 + 2 * ldc, c20)
+    _add_to(C, c0 + 2 * ldc + W, c21)
+    _add_to(C, c0 + 3 * ldc, c30)
+    _add_to(C, c0 + 3 * ldc + W, c31)
+    _add_to(C, c0 + 4 * ldc, c40)
+    _add_to(C, c0 + 4 * ldc + W, c41)
+    _add_to(C, c0 + 5 * ldc, c50)
+    _add_to(C, c0 + 5 * ldc + W, c51)
+
+
+@njit(cache=True)
+def _pack_a(A, ip, kc, Ap):
+    """Sliver ip of A, k-major: Ap[kb, ip, k*MR + i] = A[ip*MR + i, kb*kc + k], zeros outside A."""
     M, K = A.shape
-    Mp = (M + R - 1) // R * R
-    Ap = np.zeros((nkb, Mp, kc + _PAD), A.dtype)
-    for r in prange(M):
-        for kb in range(nkb):
-            for k in range(kc):
-                kk = kb * kc + k
-                if kk < K:
-                    Ap[kb, r, k] = A[r, kk]
-    return Ap
+    r0 = ip * _MR
+    rows = _imin(_MR, M - r0)
+    for kb in range(Ap.shape[0]):
+        dst = Ap[kb, ip]
+        k0 = kb * kc
+        k_n = _imin(kc, K - k0)
+        if rows == _MR:                     # full sliver: constant trip count, unrolled
+            for k in range(k_n):
+                for i in range(_MR):
+                    dst[k * _MR + i] = A[r0 + i, k0 + k]
+        else:
+            dst[:] = 0
+            for k in range(k_n):
+                for i in range(rows):
+                    dst[k * _MR + i] = A[r0 + i, k0 + k]
+        dst[k_n * _MR:] = 0
 
 
-@njit(cache=True, fastmath=_FM)
-def _micro_4x3(Ap, kb, i0, Bp, j0, kc, C, M, N, zero):
-    """C[i0:i0+4, j0:j0+3] += Ap[kb, i0:i0+4, :kc] @ Bp[kb, j0:j0+3, :kc].T (12 dot products)."""
-    c00 = c01 = c02 = zero
-    c10 = c11 = c12 = zero
-    c20 = c21 = c22 = zero
-    c30 = c31 = c32 = zero
-    for k in range(kc):                    # contiguous in k for all 7 streams -> vectorised
-        a0 = Ap[kb, i0, k]
-        a1 = Ap[kb, i0 + 1, k]
-        a2 = Ap[kb, i0 + 2, k]
-        a3 = Ap[kb, i0 + 3, k]
-        b0 = Bp[kb, j0, k]
-        b1 = Bp[kb, j0 + 1, k]
-        b2 = Bp[kb, j0 + 2, k]
-        c00 += a0 * b0
-        c01 += a0 * b1
-        c02 += a0 * b2
-        c10 += a1 * b0
-        c11 += a1 * b1
-        c12 += a1 * b2
-        c20 += a2 * b0
-        c21 += a2 * b1
-        c22 += a2 * b2
-        c30 += a3 * b0
-        c31 += a3 * b1
-        c32 += a3 * b2
-    # write back only the part of the tile that is inside C
-    acc = ((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))
-    for i in range(4):
-        if i0 + i < M:
-            for j in range(3):
-                if j0 + j < N:
-                    C[i0 + i, j0 + j] += acc[i][j]
+@njit(cache=True)
+def _pack_b_row(B, k, kc, Bp):
+    """Row k of B into every sliver: Bp[k // kc, jp, (k % kc)*NR + j] = B[k, jp*NR + j].
+
+    Row by row, so B is read along its rows (one page at a time) rather than down its
+    columns; the ragged last sliver's padding was zeroed by the caller."""
+    N = B.shape[1]
+    NR = 2 * _lanes(Bp[0, 0])
+    kb, kk = k // kc, k % kc
+    for jp in range(N // NR):
+        for j in range(NR):
+            Bp[kb, jp, kk * NR + j] = B[k, jp * NR + j]
+    jp = N // NR
+    for j in range(N - jp * NR):
+        Bp[kb, jp, kk * NR + j] = B[k, jp * NR + j]
 
 
-@njit(cache=True, parallel=True)
-def _matmul_blocked_k(A, B):
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _matmul_blocked_k(A, B, n_threads):
     M, K = A.shape
     N = B.shape[1]
-    nkb = (K + _KC - 1) // _KC if K > 0 else 1
-    kc = ((K + nkb - 1) // nkb + 7) // 8 * 8         # balanced K-slices, multiple of 8
-    Ap = _pack(A, _MR, nkb, kc)
-    Bp = _pack(B.T, _NR, nkb, kc)                      # B^T: each column of B becomes a row
     C = np.zeros((M, N), A.dtype)
-    zero = np.zeros(1, A.dtype)[0]
-    tm = (M + _MC - 1) // _MC
-    tn = (N + _NC - 1) // _NC
-    for t in prange(tm * tn):                          # each task owns one C tile: no races
-        ti = t // tn
-        tj = t % tn
+    C_flat = C.reshape(M * N)
+    NR = 2 * _lanes(C_flat)
+    nkb = (K + _KC - 1) // _KC                      # k-panels of equal size kc <= _KC
+    kc = (K + nkb - 1) // nkb
+    n_ip = (M + _MR - 1) // _MR                     # slivers of A (6 rows) and B (NR cols)
+    n_jp = (N + NR - 1) // NR
+    Ap = np.empty((nkb, n_ip, kc * _MR), A.dtype)
+    Bp = np.empty((nkb, n_jp, kc * NR), A.dtype)
+    if n_jp * NR > N or nkb * kc > K:              # zero padding the row packer won't write
+        Bp[:, n_jp - 1, :] = 0
+        Bp[nkb - 1, :, (K - (nkb - 1) * kc) * NR:] = 0
+    for ip in prange(n_ip):
+        _pack_a(A, ip, kc, Ap)
+    for k in prange(K):
+        _pack_b_row(B, k, kc, Bp)
+    # C tiles: about _MC x _NC, cut into nearly equal numbers of slivers.  The column
+    # count tn is a multiple of n_threads and tiles are numbered column-major, so
+    # prange's static split hands every thread the same number of columns.
+    tm = (n_ip + _MC // _MR - 1) // (_MC // _MR)
+    tn = (n_jp + _NC // NR - 1) // (_NC // NR)
+    tn = _imin(n_jp, (tn + n_threads - 1) // n_threads * n_threads)
+    for t in prange(tm * tn):                      # each task owns one C tile: no races
+        ti, tj = t % tm, t // tm
+        ip_lo, ip_hi = ti * n_ip // tm, (ti + 1) * n_ip // tm
+        jp_lo, jp_hi = tj * n_jp // tn, (tj + 1) * n_jp // tn
+        edge_tile = np.empty(_MR * NR, A.dtype)
         for kb in range(nkb):
-            i_end = (ti + 1) * _MC if (ti + 1) * _MC < M else M
-            j_end = (tj + 1) * _NC if (tj + 1) * _NC < N else N
-            for i0 in range(ti * _MC, i_end, _MR):
-                for j0 in range(tj * _NC, j_end, _NR):
-                    _micro_4x3(Ap, kb, i0, Bp, j0, kc, C, M, N, zero)
+            for jp in range(jp_lo, jp_hi):        # B sliver: L1-resident across the ip loop
+                j0 = jp * NR
+                b_sliver = Bp[kb, jp]
+                for ip in range(ip_lo, ip_hi):     # A slivers: the tile's A block is in L2
+                    i0 = ip * _MR
+                    if i0 + _MR <= M and j0 + NR <= N:
+                        _micro_6x2v(Ap[kb, ip], b_sliver, kc, C_flat, i0 * N + j0, N)
+                    else:                          # ragged edge: compute into a scratch tile
+                        edge_tile[:] = 0
+                        _micro_6x2v(Ap[kb, ip], b_sliver, kc, edge_tile, 0, NR)
+                        for i in range(_imin(_MR, M - i0)):
+                            for j in range(_imin(NR, N - j0)):
+                                C[i0 + i, j0 + j] += edge_tile[i * NR + j]
     return C
 
 
@@ -444,12 +635,14 @@ def matmul_blocked(a, b):
     if a.shape[0] == 0 or b.shape[1] == 0 or a.shape[1] == 0:
         return np.zeros((a.shape[0], b.shape[1]), np.result_type(a, b))
     dt = np.result_type(a, b)
-    return _matmul_blocked_k(a.astype(dt, copy=False), b.astype(dt, copy=False))
+    return _matmul_blocked_k(a.astype(dt, copy=False), b.astype(dt, copy=False),
+                             get_num_threads())
 
 
 # Which path `matmul` takes.  "blas" = numpy's np.matmul (OpenBLAS).  Measured on the
-# 2-core dev machine (docs/kernels.md): matmul_blocked reaches ~0.6x BLAS at n=1024
-# and ~0.5-0.7x at n=128..512 -- it never wins, so BLAS is the default everywhere.
+# 2-core dev machine (docs/kernels.md): matmul_blocked reaches a median ~0.9x BLAS at
+# n=512..1024 (wide run-to-run swings on the shared machine) and ~0.75-0.85x at n <= 256.
+# It never wins reliably, so BLAS stays the default.
 MATMUL_PATH = "blas"
 
 

@@ -190,6 +190,37 @@ def test_matmul_numba_path_switch(monkeypatch):
     close(cpu.matmul(a, b), a @ b, np.float32, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", [(300, 257, 530), (7, 600, 33), (145, 1, 17), (6, 513, 16),
+                                   (13, 20, 260)])
+def test_matmul_blocked_tiles_and_padding(dtype, m, k, n):
+    # several C tiles, ragged 6-row / NR-column edges, k-panels padded with zeros (257 =
+    # 2 panels of 129), one-element k, exactly one micro tile; and any thread count
+    a, b = rnd((m, k), dtype), rnd((k, n), dtype, seed=3)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for n_threads in (1, 2, 3, 8):
+        close(cpu._matmul_blocked_k(a, b, n_threads), a @ b, dtype, **tol)
+    close(cpu.matmul_blocked(np.asfortranarray(a), b[:, ::-1]), a @ b[:, ::-1], dtype, **tol)
+    close(cpu.matmul_blocked(a.astype(np.float32), b.astype(np.float64)), a @ b, np.float64,
+          rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_blocked_runs_with_jit_disabled():
+    # the SIMD intrinsics have plain-numpy stand-ins, so the GEMM can be stepped through
+    code = ("import numpy as np\n"
+            "from kernels import cpu\n"
+            "assert not hasattr(cpu._matmul_blocked_k, 'py_func'), 'still jitted'\n"
+            "for dt in (np.float32, np.float64):\n"
+            "    a = np.random.rand(13, 20).astype(dt); b = np.random.rand(20, 37).astype(dt)\n"
+            "    assert np.allclose(cpu.matmul_blocked(a, b), a @ b, rtol=1e-5)\n"
+            "print('plain-python-gemm-ok')\n")
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "plain-python-gemm-ok" in r.stdout
+
+
 # ----------------------------------------------------------------------------- softmax family
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,axis", [((1,), 0), ((5, 7), 1), ((5, 7), 0), ((3, 4, 6), 1),
