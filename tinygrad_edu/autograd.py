@@ -195,8 +195,7 @@ class Node:
     pre_hooks = ()          # hooks on the gradient arriving here (register_hook)
     retained = None         # weak reference to the output whose .grad to keep (retain_grad)
     _saved_at = 0           # VersionCounter.clock when forward saved its values
-    _inputs = ()            # the input variables, kept while saved values are (in-place check)
-    _output_counter = None  # the output's counter, when forward saved the output itself
+    _watched = ()           # (counter, position) of each saved input or output, for that check
 
     def __init__(self, function, next_functions=(), needs_input_grad=()):
         self.function = function
@@ -234,33 +233,36 @@ class Node:
 
     # ---- what the engine calls
     def _note_saved(self, inputs, output):
-        """Remember what the in-place check needs: when the values were saved, the variables
-        they came from, and the output's counter if forward saved the output."""
+        """Remember what the in-place check needs: when the values were saved, and the version
+        counter of each input (or the output) whose payload was saved. Counters, not the
+        variables: holding the variables would keep arrays alive that backward never needs."""
         self._saved_at = VersionCounter.clock
-        self._inputs = inputs
+        watched = []
         for payload in self._saved:
-            if payload is output.payload:
-                self._output_counter = output._counter()
+            if payload is None:
+                continue  # a Function may save None for what backward will not need
+            position = 0
+            for variable in inputs:
+                if getattr(variable, "payload", None) is payload:
+                    watched.append((variable._version_counter or variable._counter(), position))
+                    break
+                position += 1
+            else:
+                if output.payload is payload:
+                    watched.append((output._counter(), "output"))
+        self._watched = watched
 
     def _check_not_written(self):
         """Raise if a saved input or output was written in place after forward saved it:
         backward would silently compute with the new values."""
-        for payload in self._saved:
-            if payload is None:
-                continue  # a Function may save None for what backward will not need
-            for position, variable in enumerate(self._inputs):
-                if getattr(variable, "payload", None) is payload:
-                    self._check_counter(variable._version_counter, f"input {position}")
-                    break
-        self._check_counter(self._output_counter, "output 0")
-
-    def _check_counter(self, counter, which):
-        if counter is not None and counter.last_write > self._saved_at:
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: {which} of {self.name()} is at version {counter.value}, "
-                f"written after forward saved it. Use an out-of-place op (x = x + 1, not "
-                f"x += 1) or clone() the tensor before changing it.")
+        for counter, position in self._watched:
+            if counter.last_write > self._saved_at:
+                which = "output 0" if position == "output" else f"input {position}"
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: {which} of {self.name()} is at version "
+                    f"{counter.value}, written after forward saved it. Use an out-of-place op "
+                    f"(x = x + 1, not x += 1) or clone() the tensor before changing it.")
 
     def apply_backward(self, grad_output):
         """Run the Function's backward and return one gradient per input, as a tuple."""
@@ -280,7 +282,6 @@ class Node:
         only a node that saved something refuses a second backward; () means nothing was."""
         if self._saved:
             self._saved = None
-            self._inputs = ()
 
 
 _FREED_MESSAGE = (
