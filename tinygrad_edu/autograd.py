@@ -100,8 +100,8 @@ class VersionCounter:
     """Counts in-place writes to one storage (a tensor and its views share one counter) and
     notes when the last one happened, on a clock that every in-place write advances.
 
-    The clock makes the in-place check nearly free: a node notes the clock when it saves
-    values, and only if the clock has moved by backward time does it look at its inputs.
+    The clock makes the check at backward time nearly free: a node notes the clock when it
+    saves values, and only if the clock has moved since does it look at the counters it noted.
     """
     __slots__ = ("value", "last_write")
     clock = 0  # in-place writes so far, to any storage
@@ -187,7 +187,7 @@ class Node:
     `retain_graph=True`; anything else a Function stores on ctx (`ctx.shape = ...`) lives
     in `__dict__` as long as the node does.
 
-    Every op makes a node, so a node is cheap: two fields are set per op; the rarely
+    Every op makes a node, so a node is cheap: four fields are set per op; the rarely
     used ones below start as class-level defaults and are set only on nodes that need them.
     """
     __slots__ = ("function", "next_functions", "needs_input_grad", "_saved", "__dict__",

@@ -94,8 +94,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _filled(_size_args((size,)), fill_value, dtype, device, requires_grad)
 
 
-def _like(function, other, dtype, device, requires_grad, *args):
-    return function(*args, other.shape, dtype=dtype or other.dtype, device=device or other.device,
+def _like(function, other, dtype, device, requires_grad):
+    """`function` (zeros, ones, ...) with `other`'s shape, and its dtype and device by default."""
+    return function(other.shape, dtype=dtype or other.dtype, device=device or other.device,
                     requires_grad=requires_grad)
 
 
