@@ -104,19 +104,21 @@ def bench_scalar(repeats):
 
 
 # --------------------------------------------------------------------------- small tensor ops
-def per_call_seconds(statement, namespace, number, repeats):
-    """Median seconds per call over `repeats` batches of `number` calls."""
-    times = timeit.repeat(statement, globals=namespace, number=number, repeat=repeats)
-    return statistics.median(times) / number
+def per_call_seconds(statement, namespace, number):
+    """Seconds per call of `statement`, over one batch of `number` calls."""
+    return timeit.timeit(statement, globals=namespace, number=number) / number
 
 
-def bench_small_ops(repeats):
-    print("== per-op overhead, inputs require grad (median per call)")
+def bench_small_ops(rounds):
+    """Each round times a short batch of numpy, ours and torch in turn (a few ms each), so
+    that the machine's drifts in speed hit all three alike; the ratio is taken per round and
+    its median reported with the quartiles."""
+    print("== per-op overhead, inputs require grad (interleaved rounds; medians)")
     rng = np.random.default_rng(0)
     cases = [("add 4x4", (4, 4), (4, 4), "+"), ("mul 4x4", (4, 4), (4, 4), "*"),
              ("matmul 64x64", (64, 64), (64, 64), "@")]
-    header = f"  {'op':14s} {'numpy':>9s} {'ours':>9s} {'torch':>9s}  ours/numpy  torch/ours"
-    print(header)
+    print(f"  {'op':14s} {'numpy':>9s} {'ours':>9s} {'torch':>9s}  ours/numpy  "
+          f"torch/ours (quartiles)")
     for name, shape_a, shape_b, symbol in cases:
         a = rng.standard_normal(shape_a).astype(np.float32)
         b = rng.standard_normal(shape_b).astype(np.float32)
@@ -126,17 +128,23 @@ def bench_small_ops(repeats):
         if torch is not None:
             namespace["pa"] = torch.tensor(a, requires_grad=True)
             namespace["pb"] = torch.tensor(b, requires_grad=True)
-        number = 2000 if symbol == "@" else 20000
-        results = {"numpy": [], "ours": [], "torch": []}
-        for _ in range(repeats):  # interleave the three so noise hits all alike
-            results["numpy"].append(per_call_seconds(f"a {symbol} b", namespace, number, 3))
-            results["ours"].append(per_call_seconds(f"ta {symbol} tb", namespace, number, 3))
+        # matmul batches are longer: numpy's and torch's BLAS threads linger busy for a
+        # moment after a call, and in short batches each would mostly time the other's wake
+        number, case_rounds = (2000, max(rounds // 8, 5)) if symbol == "@" else (2000, rounds)
+        times = {"numpy": [], "ours": [], "torch": []}
+        for _ in range(case_rounds):
+            times["numpy"].append(per_call_seconds(f"a {symbol} b", namespace, number))
+            times["ours"].append(per_call_seconds(f"ta {symbol} tb", namespace, number))
             if torch is not None:
-                results["torch"].append(per_call_seconds(f"pa {symbol} pb", namespace, number, 3))
-        med = {k: statistics.median(v) if v else float("nan") for k, v in results.items()}
-        print(f"  {name:14s} {med['numpy'] * 1e6:7.2f}us {med['ours'] * 1e6:7.2f}us "
-              f"{med['torch'] * 1e6:7.2f}us  {med['ours'] / med['numpy']:9.1f}x  "
-              f"{med['torch'] / med['ours']:9.2f}x")
+                times["torch"].append(per_call_seconds(f"pa {symbol} pb", namespace, number))
+        med = {k: statistics.median(v) if v else float("nan") for k, v in times.items()}
+        line = (f"  {name:14s} {med['numpy'] * 1e6:7.2f}us {med['ours'] * 1e6:7.2f}us "
+                f"{med['torch'] * 1e6:7.2f}us  {med['ours'] / med['numpy']:9.1f}x  ")
+        if torch is not None:
+            ratios = [t / o for t, o in zip(times["torch"], times["ours"])]
+            q1, q2, q3 = statistics.quantiles(ratios, n=4)
+            line += f"{q2:9.2f}x ({q1:.2f}-{q3:.2f})"
+        print(line)
     print("  (torch/ours >= 1 means we are no slower than PyTorch CPU per op)")
 
 
@@ -145,11 +153,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
     repeats = 3 if args.quick else 9
+    rounds = 40 if args.quick else 200
     print(f"tinygrad_edu {tinygrad_edu.__version__}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'}, "
           f"micrograd {'installed' if MicrogradValue else 'not installed'}")
     bench_scalar(repeats)
-    bench_small_ops(repeats)
+    bench_small_ops(rounds)
 
 
 if __name__ == "__main__":

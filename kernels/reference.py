@@ -59,24 +59,12 @@ def _pair(v):
 
 
 # ----------------------------------------------------------------------------- binary
-def add(a, b):
-    """a + b (numpy broadcasting)."""
-    return np.add(a, b)
-
-
-def sub(a, b):
-    """a - b."""
-    return np.subtract(a, b)
-
-
-def mul(a, b):
-    """a * b."""
-    return np.multiply(a, b)
-
-
-def div(a, b):
-    """a / b (true division; x/0 gives +-inf or nan like IEEE)."""
-    return np.true_divide(a, b)
+# numpy's ufuncs themselves, not wrappers: these run on every small-tensor op, and a Python
+# wrapper around each would be one more call per op (numpy broadcasting throughout).
+add = np.add                # a + b
+sub = np.subtract           # a - b
+mul = np.multiply           # a * b
+div = np.true_divide        # a / b (true division; x/0 gives +-inf or nan like IEEE)
 
 
 def pow(a, b):

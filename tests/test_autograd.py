@@ -5,12 +5,13 @@ computed another way. Nothing here depends on a particular kernel backend.
 """
 import re
 import threading
+import weakref
 
 import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import Value
+from tinygrad_edu import Value, ops
 from tinygrad_edu.autograd import (AccumulateGrad, Function, GradcheckError, Node, gradcheck,
                                    topological_order)
 
@@ -557,6 +558,71 @@ def test_modifying_base_breaks_saved_view():
     x.add_(1)
     with pytest.raises(RuntimeError, match="inplace"):
         y.sum().backward()
+
+
+def test_write_through_an_alias_after_the_saved_input_is_dropped():
+    a = f64([1.0, 2.0])
+    x = a * 1
+    y = x.log()  # saves x
+    alias = x.view(2)
+    del x  # the node still finds x's version counter
+    alias.mul_(2)
+    with pytest.raises(RuntimeError, match="input 0 of LogBackward"):
+        y.sum().backward()
+
+
+def test_write_through_an_alias_after_the_saved_output_is_dropped():
+    a = f64([1.0, 2.0])
+    z = (a * 1).exp()  # saves its output
+    total = (z * 1).sum()
+    alias = z.view(2)  # z's counter is made here, and exp's node is told
+    del z
+    alias.add_(1)
+    with pytest.raises(RuntimeError, match="output 0 of ExpBackward"):
+        total.backward()
+
+
+def test_saving_an_input_holds_it_until_backward_only():
+    a = f64([1.0, 2.0])
+    x = a * 1
+    y = x.log()  # saves x
+    z = (a * 1).exp()  # saves only its output: holds no input
+    watch_x = weakref.ref(x)
+    del x
+    assert watch_x() is not None  # held for the in-place check
+    y.sum().backward()
+    assert watch_x() is None  # released with the saved values
+    assert z.grad_fn._inputs == ()
+
+
+def test_tensor_wrap_sets_every_field_variable_init_sets():
+    """Tensor._wrap writes Variable.__init__'s fields out (it is on every op's path)."""
+    from tinygrad_edu.autograd import Variable
+    payload = np.zeros(2)
+    wrapped = tg.Tensor._wrap(payload)
+    initialised = tg.Tensor.__new__(tg.Tensor)
+    Variable.__init__(initialised, payload)
+    fields = [name for name in Variable.__slots__ if name != "__weakref__"]
+    assert [getattr(wrapped, f) for f in fields] == [getattr(initialised, f) for f in fields]
+
+
+def test_apply_two_builds_the_same_node_as_apply():
+    """Function.apply_two is apply unrolled for two variables: same result, same node."""
+    for needs in [(True, True), (True, False), (False, True), (False, False)]:
+        a = tg.tensor([[1.0, 2.0]], dtype=tg.float64, requires_grad=needs[0])
+        b = tg.tensor([[3.0], [4.0]], dtype=tg.float64, requires_grad=needs[1])
+        for op in (ops.Add, ops.Sub, ops.Mul, ops.Div, ops.MatMul):
+            general, unrolled = op.apply(a, b), op.apply_two(a, b)
+            np.testing.assert_array_equal(general.detach().numpy(), unrolled.detach().numpy())
+            assert general.requires_grad == unrolled.requires_grad == any(needs)
+            if any(needs):
+                g, u = general.grad_fn, unrolled.grad_fn
+                assert g.needs_input_grad == u.needs_input_grad == needs
+                assert list(g.next_functions) == list(u.next_functions)
+                assert len(g._saved) == len(u._saved)
+                # the same inputs saved; values computed in forward (Div's output) equal
+                assert all(x is y or np.array_equal(x, y) for x, y in zip(g._saved, u._saved))
+                assert g._inputs == u._inputs and g._saved_at == u._saved_at
 
 
 def test_inplace_through_the_graph_gives_correct_gradient():

@@ -100,8 +100,8 @@ class VersionCounter:
     """Counts in-place writes to one storage (a tensor and its views share one counter) and
     notes when the last one happened, on a clock that every in-place write advances.
 
-    The clock makes the check at backward time nearly free: a node notes the clock when it
-    saves values, and only if the clock has moved since does it look at the counters it noted.
+    The clock makes the check nearly free: a node notes the clock when it saves values, and
+    only if the clock has moved by backward time does it look up the counters of what it saved.
     """
     __slots__ = ("value", "last_write")
     clock = 0  # in-place writes so far, to any storage
@@ -138,10 +138,19 @@ class Variable:
         self._accumulator = None
 
     def _counter(self):
-        """The version counter of this storage, made on first need."""
-        if self._version_counter is None:
-            self._version_counter = VersionCounter()
-        return self._version_counter
+        """The version counter of this storage, made on first need: the first in-place write
+        or alias. The node that made this variable is told, if it saved it as its output, so
+        that its in-place check can find the counter (a node cannot hold its own output: that
+        would be a reference cycle)."""
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+            node = self.grad_fn
+            if node is not None and node._saved:
+                for saved in node._saved:
+                    if saved is self.payload:
+                        node._output_counter = counter
+        return counter
 
     @property
     def _version(self):
@@ -195,12 +204,13 @@ class Node:
     pre_hooks = ()          # hooks on the gradient arriving here (register_hook)
     retained = None         # weak reference to the output whose .grad to keep (retain_grad)
     _saved_at = 0           # VersionCounter.clock when forward saved its values
-    _watched = ()           # (counter, position) of each saved input or output, for that check
+    _inputs = ()            # the inputs, held until backward for the in-place check
+    _output_counter = None  # the output's version counter, once it has one, if forward saved it
 
     def __init__(self, function, next_functions=(), needs_input_grad=()):
         self.function = function
-        self.next_functions = next_functions
-        self.needs_input_grad = needs_input_grad  # one bool per input: does it need a gradient?
+        self.next_functions = next_functions  # per input: the node its gradient goes to, or None
+        self.needs_input_grad = needs_input_grad  # per input: does it need a gradient?
         self._saved = ()
 
     def name(self):
@@ -232,37 +242,39 @@ class Node:
     saved_values = saved_tensors  # the same thing, under the name that fits Value
 
     # ---- what the engine calls
-    def _note_saved(self, inputs, output):
-        """Remember what the in-place check needs: when the values were saved, and the version
-        counter of each input (or the output) whose payload was saved. Counters, not the
-        variables: holding the variables would keep arrays alive that backward never needs."""
+    def _watch_inputs(self, inputs):
+        """Remember, cheaply, what the in-place check needs: the clock when forward saved its
+        values and, if it saved one of its inputs, the inputs themselves. Their version
+        counters are looked at only if the clock moves before backward (looking them up now
+        cost more than the rest of a small op's bookkeeping); a node that saved an input
+        holds its inputs until backward."""
         self._saved_at = VersionCounter.clock
-        watched = []
-        for payload in self._saved:
-            if payload is None:
-                continue  # a Function may save None for what backward will not need
-            position = 0
-            for variable in inputs:
-                if getattr(variable, "payload", None) is payload:
-                    watched.append((variable._version_counter or variable._counter(), position))
-                    break
-                position += 1
-            else:
-                if output.payload is payload:
-                    watched.append((output._counter(), "output"))
-        self._watched = watched
+        for x in inputs:
+            if isinstance(x, Variable):  # a Python number never changes
+                for saved in self._saved:
+                    if saved is x.payload:
+                        self._inputs = inputs
+                        return
 
     def _check_not_written(self):
         """Raise if a saved input or output was written in place after forward saved it:
         backward would silently compute with the new values."""
-        for counter, position in self._watched:
-            if counter.last_write > self._saved_at:
-                which = "output 0" if position == "output" else f"input {position}"
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: {which} of {self.name()} is at version "
-                    f"{counter.value}, written after forward saved it. Use an out-of-place op "
-                    f"(x = x + 1, not x += 1) or clone() the tensor before changing it.")
+        for saved in self._saved:
+            if saved is None:
+                continue
+            for position, variable in enumerate(self._inputs):
+                if isinstance(variable, Variable) and variable.payload is saved:
+                    self._raise_if_written(variable._version_counter, f"input {position}")
+        self._raise_if_written(self._output_counter, "output 0")
+
+    def _raise_if_written(self, counter, which):
+        # no counter yet: that storage has never been written in place, nor aliased
+        if counter is not None and counter.last_write > self._saved_at:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {which} of {self.name()} is at version "
+                f"{counter.value}, written after forward saved it. Use an out-of-place op "
+                f"(x = x + 1, not x += 1) or clone() the tensor before changing it.")
 
     def apply_backward(self, grad_output):
         """Run the Function's backward and return one gradient per input, as a tuple."""
@@ -282,6 +294,7 @@ class Node:
         only a node that saved something refuses a second backward; () means nothing was."""
         if self._saved:
             self._saved = None
+            self._inputs = ()
 
 
 _FREED_MESSAGE = (
@@ -337,42 +350,58 @@ class Function:
         payloads = []
         edges = []  # per input: the node its gradient goes to, or None
         needs = []  # per input: does it need a gradient?
-        wrap = None
         for x in inputs:
             if isinstance(x, Variable):
                 payloads.append(x.payload)
-                if wrap is None:
-                    wrap = x._wrap
+                wrap = x._wrap  # Value or Tensor: how to wrap the result
                 if x.requires_grad:
-                    edges.append(x.grad_fn or x._edge())
+                    # its grad_fn, or for a leaf its AccumulateGrad node (made on first need)
+                    edges.append(x.grad_fn or x._accumulator or x._edge())
                     needs.append(True)
                     continue
             else:
                 payloads.append(x)
             edges.append(None)
             needs.append(False)
-        record = True in needs and _grad_mode.enabled
-        ctx = Node(cls, edges, _shared_tuple(needs))
+        needs = tuple(needs)
+        ctx = Node(cls, edges, _SHARED_TUPLES.setdefault(needs, needs))
         output = wrap(cls.forward(ctx, *payloads))
         if cls.returns_view:  # a view shares its base's version counter: writing one writes both
             output._version_counter = inputs[0]._counter()
-        if record:
+        if True in needs and _grad_mode.enabled:
             output.grad_fn = ctx
             output.requires_grad = True
             if ctx._saved and output._tracks_versions:
-                ctx._note_saved(inputs, output)
+                ctx._watch_inputs(inputs)
+        return output
+
+    @classmethod
+    def apply_two(cls, a, b):
+        """Exactly `apply(a, b)` for two variables (`x + y`, `x * y`, `x @ y`), written out
+        without the loop. Small-tensor ops are dominated by this bookkeeping, and binary ops
+        are the most frequent: unrolled, a 4x4 add or mul with grad measured 15-25% faster
+        (docs/benchmarks.md). tests/test_autograd.py checks that both build the same node."""
+        need_a = a.requires_grad
+        need_b = b.requires_grad
+        needs = need_a, need_b
+        ctx = Node(cls, [(a.grad_fn or a._accumulator or a._edge()) if need_a else None,
+                         (b.grad_fn or b._accumulator or b._edge()) if need_b else None],
+                   _SHARED_TUPLES.setdefault(needs, needs))
+        output = a._wrap(cls.forward(ctx, a.payload, b.payload))
+        if cls.returns_view:
+            output._version_counter = a._counter()
+        if (need_a or need_b) and _grad_mode.enabled:
+            output.grad_fn = ctx
+            output.requires_grad = True
+            if ctx._saved and output._tracks_versions:
+                ctx._watch_inputs((a, b))
         return output
 
 
+# One tuple per pattern of `needs_input_grad`, shared by every node with that pattern: nodes
+# live until backward, and a fresh tuple in each is one more object for Python's garbage
+# collector to scan again and again (it slowed a scalar forward pass twofold).
 _SHARED_TUPLES = {}
-
-
-def _shared_tuple(flags):
-    """One tuple per pattern of flags, shared by every node with that pattern: nodes live until
-    backward, and a fresh tuple in each would be one more object for Python's garbage collector
-    to scan again and again (it slowed a scalar forward pass twofold)."""
-    key = tuple(flags)
-    return _SHARED_TUPLES.setdefault(key, key)
 
 
 # --------------------------------------------------------------------------- the engine

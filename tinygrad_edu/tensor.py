@@ -79,7 +79,14 @@ class Tensor(Variable):
         if type(payload) is not _ndarray and not is_cuda_array(payload):
             payload = np.asarray(payload)
         tensor = Tensor.__new__(Tensor)
-        Variable.__init__(tensor, payload)
+        # Variable.__init__'s fields, set here directly: every op's result is made here, and
+        # the extra call cost 5% of a small op (tests/test_autograd.py checks both agree)
+        tensor.payload = payload
+        tensor.grad = None
+        tensor.grad_fn = None
+        tensor.requires_grad = False
+        tensor._version_counter = None
+        tensor._accumulator = None
         return tensor
 
     @staticmethod
@@ -195,7 +202,8 @@ class Tensor(Variable):
         """`other` as something an op accepts next to self: a Tensor or a Python number,
         with PyTorch's promotion (an int tensor meeting a float becomes float)."""
         if isinstance(other, Tensor):
-            check_same_device(self, other)
+            if type(other.payload) is not type(self.payload):  # maybe another device
+                check_same_device(self, other)
             return other
         if isinstance(other, (bool, numbers.Number, np.generic)):
             return other.item() if isinstance(other, np.generic) else other
@@ -204,17 +212,27 @@ class Tensor(Variable):
         return NotImplemented
 
     def _binary(self, function, other, reverse=False):
-        if _needs_no_promotion(self, other):  # the common cases, checked cheaply first
+        """`self (op) other` (or `other (op) self` when reverse), `other` a Tensor or anything
+        `_operand` accepts, with PyTorch's promotion. The common cases come first, checked
+        cheaply: every small op pays for this."""
+        if isinstance(other, Tensor):
+            if type(other.payload) is not type(self.payload):
+                check_same_device(self, other)
+            a, b = (self, other) if other.payload.dtype is self.payload.dtype else _promote(self, other)
+            apply = function.apply_two
+        elif _number_needs_no_promotion(self, other):
             a, b = self, other
-        else:
+            apply = function.apply
+        else:  # numpy scalars, lists and arrays, numbers that promote the tensor
             other = self._operand(other)
             if other is NotImplemented:
                 return NotImplemented
             a, b = _promote(self, other)
+            apply = function.apply
         if reverse:
             a, b = b, a
         try:
-            return function.apply(a, b)
+            return apply(a, b)
         except ValueError:
             error = broadcast_error(_shape(a), _shape(b))
             if error is None:
@@ -378,28 +396,33 @@ class Tensor(Variable):
     # ------------------------------------------------------------------ matmul and softmax
     def matmul(self, other):
         """`@`: 1-D operands are treated as a row (left) or column (right) and squeezed after."""
-        other = self._operand(other)
         if not isinstance(other, Tensor):
-            raise TypeError(f"matmul expects a tensor, got {type(other).__name__}")
-        if self.dim() == 0 or other.dim() == 0:
+            other = self._operand(other)  # a list or an array becomes a tensor
+            if not isinstance(other, Tensor):
+                raise TypeError(f"matmul expects a tensor, got {type(other).__name__}")
+        elif type(other.payload) is not type(self.payload):
+            check_same_device(self, other)
+        dims_a, dims_b = self.payload.ndim, other.payload.ndim
+        if dims_a == 0 or dims_b == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
-                               f"{self.dim()}D and {other.dim()}D")
-        a = self.unsqueeze(0) if self.dim() == 1 else self
-        b = other.unsqueeze(-1) if other.dim() == 1 else other
+                               f"{dims_a}D and {dims_b}D")
+        a = self.unsqueeze(0) if dims_a == 1 else self
+        b = other.unsqueeze(-1) if dims_b == 1 else other
         if a.payload.shape[-1] != b.payload.shape[-2]:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied "
                 f"({'x'.join(map(str, a.shape[-2:]))} and {'x'.join(map(str, b.shape[-2:]))})")
-        a, b = _promote(a, b)
+        if a.payload.dtype is not b.payload.dtype:
+            a, b = _promote(a, b)
         try:
-            out = ops.MatMul.apply(a, b)
+            out = ops.MatMul.apply_two(a, b)
         except ValueError:
             raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
         # drop the added row first: for 1-D @ 1-D the result (1, 1) must reach () and
         # squeeze(-2) of a 1-D result would be out of range
-        if self.dim() == 1:
+        if dims_a == 1:
             out = out.squeeze(-2)
-        if other.dim() == 1:
+        if dims_b == 1:
             out = out.squeeze(-1)
         return out
 
@@ -847,12 +870,9 @@ def _shape(x):
     return tuple(x.shape) if isinstance(x, Tensor) else ()
 
 
-def _needs_no_promotion(tensor, other):
-    """True when `tensor (op) other` can run as is: another tensor of the same dtype on the
-    same device, or a Python float with a float tensor, or a Python int with a number tensor."""
-    if type(other) is Tensor:
-        return (other.payload.dtype is tensor.payload.dtype
-                and type(other.payload) is type(tensor.payload))
+def _number_needs_no_promotion(tensor, other):
+    """True when `tensor (op) other` can run as is for a Python number `other`: a float with
+    a float tensor, or an int with a number tensor."""
     kind = tensor.payload.dtype.kind
     return (type(other) is float and kind == "f") or (type(other) is int and kind in "fiu")
 
