@@ -4,7 +4,8 @@ Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/k
 (those two variables, when set on the shared dev machine, slow numpy's BLAS down;
 unsetting them for the benchmark run only makes the comparison fair to numpy.)
 
-Medians over repeats, warm-up (incl. JIT compile) excluded.  Between competitors we
+Medians over repeats, warm-up (incl. JIT compile) excluded; matmul interleaves the
+competitors round by round and reports per-round ratios.  Between competitors we
 sleep briefly: OpenBLAS and OpenMP worker threads spin-wait after a call and would
 otherwise steal a core from whoever runs next on this 2-core machine.
 """
@@ -35,28 +36,49 @@ def median_time(f, repeats, warmup=2):
 
 
 def settle():
-    time.sleep(0.3)
+    time.sleep(0.1)
 
 
-def bench_matmul(dtype=np.float32):
-    print(f"\n== matmul {np.dtype(dtype).name}: GFLOP/s (median) ==")
-    print(f"{'n':>6} {'ours':>8} {'numpy':>8} {'torch':>8} {'ours/np':>8} {'ours/torch':>10}")
+def _seconds_per_call(f, calls):
+    t = time.perf_counter()
+    for _ in range(calls):
+        f()
+    return (time.perf_counter() - t) / calls
+
+
+def bench_matmul(dtype=np.float32, rounds=15):
+    """Interleaved rounds: each round times ours, numpy and torch once each (a batch of calls
+    long enough to time), pausing between them; the ratios are taken within each round, so a
+    minute when the shared machine is slow counts against all three alike."""
+    print(f"\n== matmul {np.dtype(dtype).name}: GFLOP/s (medians of {rounds} interleaved rounds; "
+          f"ratios per round, quartiles in brackets) ==")
+    print(f"{'n':>6} {'ours':>8} {'numpy':>8} {'torch':>8} {'ours/np':>18} {'ours/torch':>18}")
     rng = np.random.default_rng(0)
     for n in (128, 256, 512, 1024):
         a = rng.standard_normal((n, n)).astype(dtype)
         b = rng.standard_normal((n, n)).astype(dtype)
-        reps = max(7, int(2e9 / (2 * n ** 3)))
         flops = 2 * n ** 3
-        settle()
-        ours = flops / median_time(lambda: K.matmul_blocked(a, b), reps) / 1e9
-        settle()
-        npy = flops / median_time(lambda: a @ b, reps) / 1e9
-        tt = float("nan")
+        calls = max(1, int(2e9 / flops))  # about 20 ms of work per timing
+        competitors = {"ours": lambda: K.matmul_blocked(a, b), "numpy": lambda: a @ b}
         if torch is not None:
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            settle()
-            tt = flops / median_time(lambda: ta @ tb, reps) / 1e9
-        print(f"{n:>6} {ours:8.1f} {npy:8.1f} {tt:8.1f} {ours / npy:8.2f} {ours / tt:10.2f}")
+            competitors["torch"] = lambda: ta @ tb
+        for f in competitors.values():  # warm-up, JIT compile included
+            f(), f()
+        speed = {name: [] for name in competitors}
+        for _ in range(rounds):
+            for name, f in competitors.items():
+                settle()
+                speed[name].append(flops / _seconds_per_call(f, calls) / 1e9)
+
+        def ratio(other):
+            if other not in speed:
+                return f"{'-':>18}"
+            q1, q2, q3 = np.percentile(np.array(speed["ours"]) / np.array(speed[other]), [25, 50, 75])
+            return f"{q2:7.2f} ({q1:.2f}-{q3:.2f})"
+        med = {name: float(np.median(v)) for name, v in speed.items()}
+        print(f"{n:>6} {med['ours']:8.1f} {med['numpy']:8.1f} {med.get('torch', float('nan')):8.1f} "
+              f"{ratio('numpy'):>18} {ratio('torch'):>18}")
 
 
 def bench_elementwise():

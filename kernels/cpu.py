@@ -28,6 +28,7 @@ keeps only the reordering flags that matter for speed (vectorised reductions,
 fused multiply-add).
 """
 import math
+import threading
 
 import numpy as np
 from numba import njit, prange
@@ -446,6 +447,25 @@ def _vstore(typingctx, arr, idx, v):
 
 
 @intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Start bringing arr[idx]'s cache line in for writing, ahead of use (llvm.prefetch)."""
+    if _vec_type_of(arr) is None or not isinstance(idx, _nbtypes.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        ptr = builder.gep(data, [context.cast(builder, args[1], sig.args[1], _nbtypes.intp)])
+        i32 = _llvm.IntType(32)
+        fn = _cgutils.get_or_insert_function(
+            builder.module, _llvm.FunctionType(_llvm.VoidType(), [ptr.type, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        # rw = 1 (for writing), locality = 3 (keep in all cache levels), cache = 1 (data)
+        builder.call(fn, [ptr, _llvm.Constant(i32, 1), _llvm.Constant(i32, 3), _llvm.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return _nbtypes.none(arr, idx), codegen
+
+
+@intrinsic
 def _vfma(typingctx, s, v, acc):
     """acc + s * v for a scalar s broadcast to every lane: one vfmadd (llvm.fmuladd)."""
     if not isinstance(v, _SimdVec) or acc != v:
@@ -482,6 +502,9 @@ if _numba_config.DISABLE_JIT:    # plain-Python stand-ins, so NUMBA_DISABLE_JIT=
     def _vfma(s, v, acc):                                                   # noqa: F811
         return acc + s * v
 
+    def _prefetch(arr, idx):                                                # noqa: F811
+        pass
+
 
 _MR = 6              # rows of C per micro-kernel; columns: NR = 2 vectors (16 fp32 / 8 fp64)
 _KC = 256            # k-panel: the 16-column B sliver (256 x 16 fp32 = 16 KB) stays in L1
@@ -513,6 +536,9 @@ def _micro_6x2v(Ap, Bp, kc, C, c0, ldc):
     """
     W = _lanes(Bp)
     NR = 2 * W
+    for i in range(6):  # C is read after the loop: have its lines on the way meanwhile
+        _prefetch(C, c0 + i * ldc)
+        _prefetch(C, c0 + i * ldc + NR - 1)
     c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _vzero(Bp)
     for k in range(kc):
         b0 = _vload(Bp, k * NR)
@@ -582,19 +608,28 @@ def _pack_b_row(B, k, kc, Bp):
         Bp[kb, jp, kk * NR + j] = B[k, jp * NR + j]
 
 
+@njit(cache=True)
+def _panel_sizes(M, K, N, lanes):
+    """Shapes of the packed A and B for an (M x K) @ (K x N) product: k-panels of equal
+    size kc <= _KC; slivers of 6 rows of A and NR = 2 * lanes columns of B."""
+    NR = 2 * lanes
+    nkb = (K + _KC - 1) // _KC
+    kc = (K + nkb - 1) // nkb
+    return (nkb, (M + _MR - 1) // _MR, kc * _MR), (nkb, (N + NR - 1) // NR, kc * NR)
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
-def _matmul_blocked_k(A, B, n_threads):
+def _matmul_blocked_k(A, B, C, space, n_threads):
+    """C = A @ B (C zeroed by the caller), packing A and B into the flat buffer `space`."""
     M, K = A.shape
     N = B.shape[1]
-    C = np.zeros((M, N), A.dtype)
     C_flat = C.reshape(M * N)
     NR = 2 * _lanes(C_flat)
-    nkb = (K + _KC - 1) // _KC                      # k-panels of equal size kc <= _KC
-    kc = (K + nkb - 1) // nkb
-    n_ip = (M + _MR - 1) // _MR                     # slivers of A (6 rows) and B (NR cols)
-    n_jp = (N + NR - 1) // NR
-    Ap = np.empty((nkb, n_ip, kc * _MR), A.dtype)
-    Bp = np.empty((nkb, n_jp, kc * NR), A.dtype)
+    (nkb, n_ip, kc_mr), (_, n_jp, kc_nr) = _panel_sizes(M, K, N, _lanes(C_flat))
+    kc = kc_mr // _MR
+    size_a = nkb * n_ip * kc_mr
+    Ap = space[:size_a].reshape((nkb, n_ip, kc_mr))
+    Bp = space[size_a:size_a + nkb * n_jp * kc_nr].reshape((nkb, n_jp, kc_nr))
     if n_jp * NR > N or nkb * kc > K:              # zero padding the row packer won't write
         Bp[:, n_jp - 1, :] = 0
         Bp[nkb - 1, :, (K - (nkb - 1) * kc) * NR:] = 0
@@ -630,13 +665,35 @@ def _matmul_blocked_k(A, B, n_threads):
     return C
 
 
-def matmul_blocked(a, b):
-    """2-D float a @ b with the packed/blocked Numba GEMM (any strides: packing copies)."""
-    if a.shape[0] == 0 or b.shape[1] == 0 or a.shape[1] == 0:
-        return np.zeros((a.shape[0], b.shape[1]), np.result_type(a, b))
+_packing_space = threading.local()  # per calling thread: {dtype: buffer}, reused
+
+
+def _packing_buffer(size, dtype):
+    """Packing space for A and B, reused from call to call: fresh megabytes each call cost
+    a page fault per 4 KB on first touch (BLAS keeps its packing buffers too)."""
+    buffers = getattr(_packing_space, "buffers", None)
+    if buffers is None:
+        buffers = _packing_space.buffers = {}
+    space = buffers.get(dtype)
+    if space is None or space.size < size:
+        space = buffers[dtype] = np.empty(size, dtype)
+    return space
+
+
+def matmul_blocked(a, b, n_threads=None):
+    """2-D float a @ b with the packed/blocked Numba GEMM (any strides: packing copies);
+    `n_threads` splits the C tiles evenly (default: Numba's thread count)."""
     dt = np.result_type(a, b)
-    return _matmul_blocked_k(a.astype(dt, copy=False), b.astype(dt, copy=False),
-                             get_num_threads())
+    M, K = a.shape
+    N = b.shape[1]
+    c = np.zeros((M, N), dt)
+    if M == 0 or N == 0 or K == 0:
+        return c
+    (nkb, n_ip, kc_mr), (_, n_jp, kc_nr) = _panel_sizes(M, K, N, _VEC_BYTES // dt.itemsize)
+    space = _packing_buffer(nkb * (n_ip * kc_mr + n_jp * kc_nr), dt)
+    _matmul_blocked_k(a.astype(dt, copy=False), b.astype(dt, copy=False), c, space,
+                      n_threads or get_num_threads())
+    return c
 
 
 # Which path `matmul` takes.  "blas" = numpy's np.matmul (OpenBLAS).  Measured on the

@@ -199,10 +199,22 @@ def test_matmul_blocked_tiles_and_padding(dtype, m, k, n):
     a, b = rnd((m, k), dtype), rnd((k, n), dtype, seed=3)
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
     for n_threads in (1, 2, 3, 8):
-        close(cpu._matmul_blocked_k(a, b, n_threads), a @ b, dtype, **tol)
+        close(cpu.matmul_blocked(a, b, n_threads), a @ b, dtype, **tol)
     close(cpu.matmul_blocked(np.asfortranarray(a), b[:, ::-1]), a @ b[:, ::-1], dtype, **tol)
     close(cpu.matmul_blocked(a.astype(np.float32), b.astype(np.float64)), a @ b, np.float64,
           rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_blocked_reuses_its_packing_space_safely():
+    # the packing buffers outlive a call: a smaller product after a larger one must not
+    # read the larger one's leftovers (padding is rewritten every call)
+    big_a, big_b = rnd((50, 300), np.float32), rnd((300, 70), np.float32, seed=1)
+    close(cpu.matmul_blocked(big_a, big_b), big_a @ big_b, np.float32, rtol=1e-4, atol=1e-4)
+    space = cpu._packing_space.buffers[np.dtype(np.float32)]
+    small_a, small_b = rnd((7, 9), np.float32, seed=2), rnd((9, 5), np.float32, seed=3)
+    close(cpu.matmul_blocked(small_a, small_b), small_a @ small_b, np.float32,
+          rtol=1e-4, atol=1e-4)
+    assert cpu._packing_space.buffers[np.dtype(np.float32)] is space  # reused, not reallocated
 
 
 def test_matmul_blocked_runs_with_jit_disabled():
