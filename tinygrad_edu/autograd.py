@@ -377,10 +377,12 @@ class Function:
 
     @classmethod
     def apply_two(cls, a, b):
-        """Exactly `apply(a, b)` for two variables (`x + y`, `x * y`, `x @ y`), written out
-        without the loop. Small-tensor ops are dominated by this bookkeeping, and binary ops
-        are the most frequent: unrolled, a 4x4 add or mul with grad measured 15-25% faster
-        (docs/benchmarks.md). tests/test_autograd.py checks that both build the same node."""
+        """`apply(a, b)` for two variables (`x + y`, `x * y`, `x @ y`), written out without
+        the loop. Small-tensor ops are dominated by this bookkeeping, and binary ops are the
+        most frequent: unrolled, a 4x4 add or mul with grad measured 15-25% faster
+        (docs/benchmarks.md). One shortcut: when forward saved anything, the node holds both
+        inputs without looking which were saved (every binary op here that saves anything
+        saves an input). tests/test_autograd.py checks that both build the same node."""
         need_a = a.requires_grad
         need_b = b.requires_grad
         needs = need_a, need_b
@@ -393,8 +395,9 @@ class Function:
         if (need_a or need_b) and _grad_mode.enabled:
             output.grad_fn = ctx
             output.requires_grad = True
-            if ctx._saved and output._tracks_versions:
-                ctx._watch_inputs((a, b))
+            if ctx._saved and output._tracks_versions:  # see _watch_inputs
+                ctx._saved_at = VersionCounter.clock
+                ctx._inputs = (a, b)
         return output
 
 
