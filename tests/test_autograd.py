@@ -617,6 +617,7 @@ def test_apply_two_builds_the_same_node_as_apply():
             assert general.requires_grad == unrolled.requires_grad == any(needs)
             if any(needs):
                 g, u = general.grad_fn, unrolled.grad_fn
+                assert type(g) is type(u) is Node and g.function is u.function is op
                 assert g.needs_input_grad == u.needs_input_grad == needs
                 assert list(g.next_functions) == list(u.next_functions)
                 assert len(g._saved) == len(u._saved)

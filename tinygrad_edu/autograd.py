@@ -385,10 +385,13 @@ class Function:
         saves an input). tests/test_autograd.py checks that both build the same node."""
         need_a = a.requires_grad
         need_b = b.requires_grad
-        needs = need_a, need_b
-        ctx = Node(cls, [(a.grad_fn or a._accumulator or a._edge()) if need_a else None,
-                         (b.grad_fn or b._accumulator or b._edge()) if need_b else None],
-                   _SHARED_TUPLES.setdefault(needs, needs))
+        # Node.__init__'s four fields, written out like Tensor._wrap's: one call less per op
+        ctx = Node.__new__(Node)
+        ctx.function = cls
+        ctx.next_functions = [(a.grad_fn or a._accumulator or a._edge()) if need_a else None,
+                              (b.grad_fn or b._accumulator or b._edge()) if need_b else None]
+        ctx.needs_input_grad = _PAIR_NEEDS[need_a][need_b]
+        ctx._saved = ()
         output = a._wrap(cls.forward(ctx, a.payload, b.payload))
         if cls.returns_view:
             output._version_counter = a._counter()
@@ -405,6 +408,9 @@ class Function:
 # live until backward, and a fresh tuple in each is one more object for Python's garbage
 # collector to scan again and again (it slowed a scalar forward pass twofold).
 _SHARED_TUPLES = {}
+# apply_two's needs_input_grad, looked up by (need_a, need_b) without building a tuple
+_PAIR_NEEDS = {False: {False: (False, False), True: (False, True)},
+               True: {False: (True, False), True: (True, True)}}
 
 
 # --------------------------------------------------------------------------- the engine
