@@ -1,8 +1,8 @@
 """Benchmark kernels.cpu (and kernels.cuda on a real GPU) against numpy / PyTorch.
 
-Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/kernels.py
-(those two variables, when set on the shared dev machine, slow numpy's BLAS down;
-unsetting them for the benchmark run only makes the comparison fair to numpy.)
+Run:  python benchmarks/kernels.py [matmul|matmul64|elementwise|cuda]
+(if OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE are set on a machine, they can slow numpy's BLAS
+down; `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` before the command is fair to numpy.)
 
 Medians over repeats, warm-up (incl. JIT compile) excluded; matmul interleaves the
 competitors round by round and reports per-round ratios.  Between competitors we
