@@ -396,12 +396,9 @@ class Tensor(Variable):
     # ------------------------------------------------------------------ matmul and softmax
     def matmul(self, other):
         """`@`: 1-D operands are treated as a row (left) or column (right) and squeezed after."""
+        other = self._operand(other)  # refuses another device; a list or array becomes a tensor
         if not isinstance(other, Tensor):
-            other = self._operand(other)  # a list or an array becomes a tensor
-            if not isinstance(other, Tensor):
-                raise TypeError(f"matmul expects a tensor, got {type(other).__name__}")
-        elif type(other.payload) is not type(self.payload):
-            check_same_device(self, other)
+            raise TypeError(f"matmul expects a tensor, got {type(other).__name__}")
         dims_a, dims_b = self.payload.ndim, other.payload.ndim
         if dims_a == 0 or dims_b == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
