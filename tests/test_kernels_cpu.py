@@ -184,6 +184,18 @@ def test_matmul(K, dtype, sa, sb):
                 close(cpu.matmul_blocked(x, y), x @ y, dtype, **tol)
 
 
+def test_matmul_2d_dot_path_agrees_with_matmul_for_every_dtype_mix():
+    # two 2-D operands take ndarray.dot: same dtype rules and values as np.matmul, strided or not
+    rng = np.random.default_rng(5)
+    ints = rng.integers(-9, 9, (6, 4))
+    for a, b in ((ints, ints.T.copy()), (ints.astype(np.float32), ints.T),
+                 (rnd((6, 4), np.float32), rnd((4, 3), np.float64)), (ints > 0, ints.T > 0),
+                 (rnd((8, 10), np.float64)[::2, 1::3], rnd((9, 4), np.float64)[::3])):
+        out, want = cpu.matmul(a, b), np.matmul(a, b)
+        assert out.dtype == want.dtype and out.shape == want.shape
+        np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
 def test_matmul_numba_path_switch(monkeypatch):
     monkeypatch.setattr(cpu, "MATMUL_PATH", "numba")
     a, b = rnd((70, 50), np.float32), rnd((50, 33), np.float32, seed=1)

@@ -279,9 +279,6 @@ class Tensor(Variable):
     def __pos__(self):
         return self
 
-    def __matmul__(self, other):
-        return self.matmul(other)
-
     def __rmatmul__(self, other):
         other = self._operand(other)
         return NotImplemented if other is NotImplemented else other.matmul(self)
@@ -395,26 +392,33 @@ class Tensor(Variable):
 
     # ------------------------------------------------------------------ matmul and softmax
     def matmul(self, other):
-        """`@`: 1-D operands are treated as a row (left) or column (right) and squeezed after."""
+        """`@` for operands of 2 or more dims (batched, with broadcast batch dims); 1-D operands
+        go through `_matmul_vectors`. The 2-D-and-up path comes first: it is the hot one."""
         other = self._operand(other)  # refuses another device; a list or array becomes a tensor
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul expects a tensor, got {type(other).__name__}")
-        dims_a, dims_b = self.payload.ndim, other.payload.ndim
+        a, b = self.payload, other.payload
+        if a.ndim < 2 or b.ndim < 2:
+            return self._matmul_vectors(other)
+        if a.shape[-1] != b.shape[-2]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2]}x"
+                               f"{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})")
+        left, right = (self, other) if a.dtype is b.dtype else _promote(self, other)
+        try:
+            return ops.MatMul.apply_two(left, right)
+        except ValueError:
+            raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
+
+    __matmul__ = matmul  # `x @ y` is this method itself: one Python call less per product
+
+    def _matmul_vectors(self, other):
+        """A 1-D operand is a row on the left, a column on the right, squeezed out after."""
+        dims_a, dims_b = self.dim(), other.dim()
         if dims_a == 0 or dims_b == 0:
             raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
                                f"{dims_a}D and {dims_b}D")
-        a = self.unsqueeze(0) if dims_a == 1 else self
-        b = other.unsqueeze(-1) if dims_b == 1 else other
-        if a.payload.shape[-1] != b.payload.shape[-2]:
-            raise RuntimeError(
-                f"mat1 and mat2 shapes cannot be multiplied "
-                f"({'x'.join(map(str, a.shape[-2:]))} and {'x'.join(map(str, b.shape[-2:]))})")
-        if a.payload.dtype is not b.payload.dtype:
-            a, b = _promote(a, b)
-        try:
-            out = ops.MatMul.apply_two(a, b)
-        except ValueError:
-            raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
+        out = (self.unsqueeze(0) if dims_a == 1 else self).matmul(
+            other.unsqueeze(-1) if dims_b == 1 else other)
         # drop the added row first: for 1-D @ 1-D the result (1, 1) must reach () and
         # squeeze(-2) of a 1-D result would be out of range
         if dims_a == 1:
