@@ -911,31 +911,31 @@ def col2im(cols, x_shape, kh, kw, stride, padding):
 
 # ============================================================================ max pooling
 @njit(cache=True)
-def _maxpool_fwd_k(x, kh, kw, sh, sw, ph, pw, out, idx):
-    N, C, H, W = x.shape
-    OH, OW = out.shape[2], out.shape[3]
-    for nc in range(N * C):
-        n = nc // C
-        c = nc % C
+def _maxpool_fwd_k(planes, H, W, kh, kw, sh, sw, ph, pw, OH, OW, out, idx, nan_aware):
+    """planes: (N*C, H*W); out, idx: (N*C, OH*OW). Each window is clipped to the image once,
+    so the inner loop has no bounds tests. `nan_aware` is False unless the input holds a NaN:
+    LLVM then compiles the loop without the NaN test, which measured 2x faster."""
+    for p in range(planes.shape[0]):
+        plane = planes[p]
         for oh in range(OH):
             h0 = oh * sh - ph
+            h_lo = h0 if h0 > 0 else 0
+            h_hi = h0 + kh if h0 + kh < H else H
             for ow in range(OW):
                 w0 = ow * sw - pw
+                w_lo = w0 if w0 > 0 else 0
+                w_hi = w0 + kw if w0 + kw < W else W
+                bi = h_lo * W + w_lo               # the window's first real pixel
                 best = -np.inf
-                bi = (h0 if h0 > 0 else 0) * W + (w0 if w0 > 0 else 0)   # first real pixel
-                for i in range(kh):
-                    h = h0 + i
-                    if 0 <= h < H:
-                        for j in range(kw):
-                            w = w0 + j
-                            if 0 <= w < W:
-                                v = x[n, c, h, w]
-                                # strict '>' keeps the first max; nan wins (like PyTorch)
-                                if v > best or (v != v and best == best):
-                                    best = v
-                                    bi = h * W + w
-                out[n, c, oh, ow] = best
-                idx[n, c, oh, ow] = bi
+                for h in range(h_lo, h_hi):
+                    for k in range(h * W + w_lo, h * W + w_hi):
+                        v = plane[k]
+                        # strict '>' keeps the first max; nan wins (like PyTorch)
+                        if v > best or (nan_aware and v != v and best == best):
+                            best = v
+                            bi = k
+                out[p, oh * OW + ow] = best
+                idx[p, oh * OW + ow] = bi
 
 
 @njit(cache=True)
@@ -963,10 +963,12 @@ def max_pool2d_forward(x, kernel, stride, padding):
     oh, ow = _ref._out_size(h, kh, sh, ph), _ref._out_size(w, kw, sw, pw)
     if x.dtype.type not in _FLOATS or x.size == 0 or oh <= 0 or ow <= 0:
         return _ref.max_pool2d_forward(x, kernel, stride, padding)
-    out = np.empty((n, c, oh, ow), x.dtype)
-    idx = np.empty((n, c, oh, ow), np.int64)
-    _maxpool_fwd_k(x, kh, kw, sh, sw, ph, pw, out, idx)
-    return out, idx
+    out = np.empty((n * c, oh * ow), x.dtype)
+    idx = np.empty((n * c, oh * ow), np.int64)
+    planes = np.ascontiguousarray(x).reshape(n * c, h * w)
+    _maxpool_fwd_k(planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, out, idx,
+                   bool(np.isnan(planes).any()))
+    return out.reshape(n, c, oh, ow), idx.reshape(n, c, oh, ow)
 
 
 def max_pool2d_backward(grad_out, argmax, x_shape):

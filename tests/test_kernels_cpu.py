@@ -337,6 +337,26 @@ def test_max_pool(K, dtype, shape, k, s, p):
     close(K.max_pool2d_backward(g, idx, x.shape), R.max_pool2d_backward(g, ri, x.shape), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_nan_inf_strided_and_padding_only_windows(K, dtype):
+    # a NaN wins its window (the kernel's NaN-aware loop runs only when the input holds one);
+    # an all -inf window keeps its first pixel's index; strided input; with padding larger
+    # than half the kernel (the layer refuses it, the kernel must not misread) some windows
+    # hold only padding and give -inf
+    x = rnd((2, 3, 9, 8), dtype)
+    x[0, 0, :3, :3] = -np.inf
+    x[1, 2, 4, 5] = np.nan
+    x[1, 1, 0, :] = np.nan
+    for inp, k, s, p in ((x, 3, 2, 1), (x, 2, 1, 0), (np.swapaxes(x, 2, 3), 3, 2, 1),
+                         (x[:, :, ::2, ::-1], 2, 2, 1), (np.nan_to_num(x), 3, 3, 1),
+                         (np.nan_to_num(x), 2, 2, 2)):
+        out, idx = K.max_pool2d_forward(inp, k, s, p)
+        ro, ri = R.max_pool2d_forward(inp, k, s, p)
+        np.testing.assert_array_equal(out, ro)
+        np.testing.assert_array_equal(idx, ri)
+    assert np.isnan(K.max_pool2d_forward(x, 3, 2, 1)[0][1, 2]).any()
+
+
 def test_max_pool_reference_vs_torch():
     torch = pytest.importorskip("torch")
     x = rnd((2, 3, 7, 6), np.float64)
