@@ -60,9 +60,11 @@ def shape_and_dims(draw, min_dims=1, max_dims=3, allow_empty=True):
 
 @st.composite
 def matmul_shapes(draw):
-    """Two matmul-compatible shapes: 1-D, 2-D, or batched with broadcast batch dims."""
+    """Two matmul-compatible shapes: 1-D, 2-D, or batched with broadcast batch dims (a 1-D
+    operand next to a batched one too)."""
     n, k, m = draw(st.integers(0, 3)), draw(st.integers(0, 3)), draw(st.integers(0, 3))
-    kind = draw(st.sampled_from(["1d1d", "1d2d", "2d1d", "2d2d", "batched"]))
+    kind = draw(st.sampled_from(["1d1d", "1d2d", "2d1d", "2d2d", "batched", "1d_batched",
+                                 "batched_1d"]))
     if kind == "1d1d":
         return (k,), (k,)
     if kind == "1d2d":
@@ -72,6 +74,10 @@ def matmul_shapes(draw):
     if kind == "2d2d":
         return (n, k), (k, m)
     batch_a, batch_b = draw(broadcastable_pair(max_dims=2, allow_empty=False))
+    if kind == "1d_batched":
+        return (k,), batch_b + (k, m)
+    if kind == "batched_1d":
+        return batch_a + (n, k), (k,)
     return batch_a + (n, k), batch_b + (k, m)
 
 
