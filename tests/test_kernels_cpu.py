@@ -229,6 +229,16 @@ def test_matmul_blocked_reuses_its_packing_space_safely():
     assert cpu._packing_space.buffers[np.dtype(np.float32)] is space  # reused, not reallocated
 
 
+def run_without_jit(code, done_marker):
+    """Run `code` in a fresh interpreter with NUMBA_DISABLE_JIT=1 (Numba is configured at
+    import, so this cannot happen in the test process) and check that it printed the marker."""
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert done_marker in r.stdout
+
+
 def test_matmul_blocked_runs_with_jit_disabled():
     # the SIMD intrinsics have plain-numpy stand-ins, so the GEMM can be stepped through
     code = ("import numpy as np\n"
@@ -238,11 +248,7 @@ def test_matmul_blocked_runs_with_jit_disabled():
             "    a = np.random.rand(13, 20).astype(dt); b = np.random.rand(20, 37).astype(dt)\n"
             "    assert np.allclose(cpu.matmul_blocked(a, b), a @ b, rtol=1e-5)\n"
             "print('plain-python-gemm-ok')\n")
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=ROOT)
-    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "plain-python-gemm-ok" in r.stdout
+    run_without_jit(code, "plain-python-gemm-ok")
 
 
 # ----------------------------------------------------------------------------- softmax family
@@ -423,9 +429,9 @@ def test_kernels_run_with_jit_disabled():
             "a = np.linspace(-3, 3, 7)\n"
             "out = np.empty_like(a); cpu._relu_backward_k(a, a, out)\n"
             "assert np.allclose(out, R.relu_backward(a, a))\n"
+            "x[1, 1, 2, 2] = np.nan\n"
+            "for got, want in zip(cpu.max_pool2d_forward(x, 3, 2, 1), R.max_pool2d_forward(x, 3, 2, 1)):\n"
+            "    assert np.array_equal(got, want, equal_nan=True)\n"
             "print('plain-python-ok')\n")
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=ROOT)
-    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "plain-python-ok" in r.stdout
+    run_without_jit(code, "plain-python-ok")
+
