@@ -696,7 +696,7 @@ def matmul_blocked(a, b, n_threads=None):
     return c
 
 
-# Which path `matmul` takes.  "blas" = numpy's np.matmul (OpenBLAS).  Measured on the
+# Which path `matmul` takes.  "blas" = numpy's OpenBLAS (ndarray.dot, np.matmul).  Measured on the
 # 2-core dev machine (docs/kernels.md): matmul_blocked reaches 0.92-0.98x BLAS at n=1024,
 # 0.90-0.99x at 512 and 0.55-0.86x at n <= 256. It wins at no size, so BLAS stays the default.
 MATMUL_PATH = "blas"
